@@ -1,0 +1,1 @@
+"""Build pipeline for the TensorFlow development image family (Dagger SDK)."""

@@ -1,0 +1,64 @@
+"""The resolved description of one image: pure data, shared by every stage.
+
+Why a frozen dataclass: the resolver is the only place that interprets
+versions.yaml; layers, checks and publishing read an ImageSpec and never look
+at the table again, so a spec that plan/matrix printed is exactly what gets
+built, checked and tagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Variant = Literal["cpu", "gpu"]
+# Where CUDA comes from in a GPU image: the nvidia/cuda devel base image, or
+# pip wheels (tensorflow[and-cuda]) on a plain OS base. CPU images use "none".
+CudaSource = Literal["none", "base", "pip"]
+# Where the interpreter comes from: Miniconda (the default, sha256-verified
+# installer) or the base OS's own python3 in a venv (used where
+# repo.anaconda.com is unreachable, e.g. this project's offline CI).
+PythonSource = Literal["miniconda", "system"]
+
+
+@dataclass(frozen=True)
+class MinicondaInstaller:
+    """One Miniconda installer, pinned by file name and sha256."""
+
+    filename: str  # e.g. "Miniconda3-py310_24.5.0-0-Linux-x86_64.sh"
+    sha256: str  # 64 lowercase hex digits, verified before the installer runs
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """Everything one image build needs, resolved from versions.yaml."""
+
+    tf_version: str  # "2.15.0"
+    python_version: str  # "3.10" (major.minor)
+    variant: Variant
+    cuda_source: CudaSource
+    os_id: str  # "ubuntu22.04", "debian12": the last tag component
+    base_image: str  # "nvidia/cuda:12.2.2-cudnn8-devel-ubuntu22.04", "ubuntu:22.04"
+    base_digest: str | None  # "sha256:..." when the table pins one; built FROM image@digest
+    cuda_version: str | None  # "12.2.2" for GPU images, None for CPU
+    cudnn_version: str | None  # "8.9" (major.minor) for GPU images, None for CPU
+    python_source: PythonSource
+    python_prefix: str  # "/root/miniconda3" (miniconda) or "/opt/python" (system venv)
+    miniconda: MinicondaInstaller | None  # required when python_source == "miniconda"
+    # pip requirement strings, installed in this order by separate layers:
+    jupyter_requirements: tuple[str, ...]  # jupyterlab, zh-CN pack, tensorboard, jupyterlab_pygments
+    tensorflow_requirement: str  # "tensorflow==2.15.0", "tensorflow[and-cuda]==2.15.0", "tensorflow-gpu==1.15.5"
+    constraints: tuple[str, ...]  # pip constraint lines applied to every pip layer, e.g. "numpy<2.0"
+    numpy_specifier: str  # the numpy specifier alone, e.g. "<2.0", for the version check
+    tag: str  # primary tag, e.g. "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"
+    aliases: tuple[str, ...]  # floating tags computed across the target set ("2.15-gpu", "latest-gpu", ...)
+    labels: tuple[tuple[str, str], ...]  # OCI labels, sorted by key
+    warnings: tuple[str, ...]  # printed by plan/build, e.g. the seed base override warning
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.variant == "gpu"
+
+    @property
+    def all_tags(self) -> tuple[str, ...]:
+        return (self.tag, *self.aliases)
