@@ -47,17 +47,26 @@ class ImageSpec:
     miniconda: MinicondaInstaller | None  # required when python_source == "miniconda"
     # pip requirement strings, installed in this order by separate layers:
     jupyter_requirements: tuple[str, ...]  # jupyterlab, zh-CN pack, tensorboard, jupyterlab_pygments
-    tensorflow_requirement: str  # "tensorflow==2.15.0", "tensorflow[and-cuda]==2.15.0", "tensorflow-gpu==1.15.5"
+    tensorflow_requirement: (
+        str  # "tensorflow==2.15.0", "tensorflow[and-cuda]==2.15.0", "tensorflow-gpu==1.15.5"
+    )
     constraints: tuple[str, ...]  # pip constraint lines applied to every pip layer, e.g. "numpy<2.0"
     numpy_specifier: str  # the numpy specifier alone, e.g. "<2.0", for the version check
     tag: str  # primary tag, e.g. "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"
     aliases: tuple[str, ...]  # floating tags computed across the target set ("2.15-gpu", "latest-gpu", ...)
     labels: tuple[tuple[str, str], ...]  # OCI labels, sorted by key
     warnings: tuple[str, ...]  # printed by plan/build, e.g. the seed base override warning
+    # Why a build must refuse this spec although plan may show it (e.g. a Miniconda installer whose
+    # sha256 is not verified against a primary source). Empty means buildable.
+    refusals: tuple[str, ...] = ()
 
     @property
     def is_gpu(self) -> bool:
         return self.variant == "gpu"
+
+    @property
+    def buildable(self) -> bool:
+        return not self.refusals
 
     @property
     def all_tags(self) -> tuple[str, ...]:

@@ -1,0 +1,60 @@
+"""Fixtures for engine-free unit tests: the real table, editable copies of it, and a CLI runner."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ci.main import main
+from ci.table import DEFAULT_TABLE, Table, load_table
+
+RunCli = Callable[..., tuple[int, str, str]]
+WriteTable = Callable[[Any], Path]
+
+
+@pytest.fixture(scope="session")
+def table() -> Table:
+    return load_table()
+
+
+@pytest.fixture(scope="session")
+def _raw_original() -> dict[str, Any]:
+    data = yaml.safe_load(DEFAULT_TABLE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture
+def raw_table(_raw_original: dict[str, Any]) -> dict[str, Any]:
+    """A fresh, mutable copy of versions.yaml as plain data."""
+    return copy.deepcopy(_raw_original)
+
+
+@pytest.fixture
+def write_table(tmp_path: Path) -> WriteTable:
+    """Write data (or raw YAML text) to tmp_path/versions.yaml and return its path."""
+
+    def write(data: Any) -> Path:
+        path = tmp_path / "versions.yaml"
+        text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Run ci.main.main in-process; return (exit code, stdout, stderr)."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

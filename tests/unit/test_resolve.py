@@ -1,0 +1,159 @@
+"""The resolver: every row resolves or is refused with its reason, and the seed image comes out exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci.resolve import BuildRequest, RequestError, resolve, resolve_targets
+from ci.table import Table
+
+SEED_BASE = "nvidia/cuda:12.1.0-cudnn8-devel-ubuntu22.04"
+SEED_TAG = "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"
+
+
+def _every_request(table: Table) -> list[BuildRequest]:
+    out: list[BuildRequest] = []
+    for row in table.releases:
+        for py in row.python:
+            out.append(BuildRequest(tf=row.tf, python=py, variant="cpu"))
+            out.append(BuildRequest(tf=row.tf, python=py, variant="gpu", cuda_source="base"))
+            out.append(BuildRequest(tf=row.tf, python=py, variant="gpu", cuda_source="pip"))
+    return out
+
+
+def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(table: Table) -> None:
+    resolved = 0
+    for request in _every_request(table):
+        row = table.release(request.tf)
+        assert row is not None
+        if request.cuda_source == "pip" and row.pip_cuda is None:
+            with pytest.raises(RequestError, match="and-cuda"):
+                resolve(table, request)
+            continue
+        if request.cuda_source == "base" and row.gpu_unavailable is not None:
+            with pytest.raises(RequestError) as info:
+                resolve(table, request)
+            assert row.gpu_unavailable in info.value.problem
+            continue
+        spec = resolve(table, request)
+        resolved += 1
+        assert spec.tf_version == row.tf
+        assert spec.python_version == request.python
+        assert spec.tensorflow_requirement.endswith(f"=={row.tf}")
+        assert spec.tag.startswith(f"{row.tf}-python{request.python}-")
+        assert spec.constraints == (f"numpy{spec.numpy_specifier}",)
+        assert any(r.startswith("tensorboard") for r in spec.jupyter_requirements)
+        if spec.is_gpu:
+            assert spec.cuda_version
+            assert spec.cudnn_version
+        else:
+            assert spec.cuda_version is None
+            assert spec.cuda_source == "none"
+    assert resolved > 100
+
+
+def test_seed_override_gives_the_seed_tag_and_a_warning(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.15.0", python="3.10", variant="gpu", gpu_base=SEED_BASE))
+    assert spec.tag == SEED_TAG
+    assert spec.base_image == SEED_BASE
+    assert spec.cuda_version == "12.1.0"
+    assert spec.cudnn_version == "8.9"
+    assert spec.tensorflow_requirement == "tensorflow==2.15.0"
+    assert any("tested with CUDA 12.2 / cuDNN 8.9" in w for w in spec.warnings)
+    assert spec.python_prefix == "/root/miniconda3"
+    assert spec.miniconda is not None
+    assert spec.buildable
+
+
+def test_seed_target_is_in_the_target_set(table: Table) -> None:
+    specs = resolve_targets(table)
+    seed = [s for s in specs if s.tag == SEED_TAG]
+    assert len(seed) == 1
+    assert "2.15.0-gpu" in seed[0].aliases
+
+
+def test_default_gpu_base_for_2_15_is_the_tested_cuda(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.15.0", variant="gpu"))
+    assert spec.tag == "2.15.0-python3.10-cuda12.2.2-cudnn8-devel-ubuntu22.04"
+    assert spec.warnings == ()
+
+
+def test_pip_flavour_on_debian_with_system_python(table: Table) -> None:
+    request = BuildRequest(
+        tf="2.15.0", python="3.11", variant="gpu", cuda_source="pip", os="debian12", python_source="system"
+    )
+    spec = resolve(table, request)
+    assert spec.tag == "2.15.0-python3.11-cuda12.2-cudnn8-pip-debian12"
+    assert spec.base_image == "debian:bookworm"
+    assert spec.tensorflow_requirement == "tensorflow[and-cuda]==2.15.0"
+    assert spec.python_prefix == "/opt/python"
+    assert spec.miniconda is None
+    assert spec.buildable
+
+
+def test_cpu_os_override(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.21.0", variant="cpu", os="debian12"))
+    assert spec.tag == "2.21.0-python3.12-cpu-debian12"
+    assert spec.base_image == "debian:bookworm"
+
+
+def test_unverified_installer_resolves_but_refuses_to_build(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.21.0", python="3.13", variant="cpu"))
+    assert spec.miniconda is not None
+    assert not spec.buildable
+    assert "not verified" in spec.refusals[0]
+    system = resolve(table, BuildRequest(tf="2.21.0", python="3.13", variant="cpu", python_source="system"))
+    assert system.buildable
+
+
+def test_python_without_any_installer_refuses_to_build(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.5.3", python="3.6", variant="cpu"))
+    assert spec.miniconda is None
+    assert not spec.buildable
+
+
+@pytest.mark.parametrize(
+    ("request_", "field", "fragment"),
+    [
+        (BuildRequest(tf="9.9.9"), "tf", "valid: 1.15.5"),
+        (BuildRequest(tf="2.15.0", python="3.12"), "python", "3.9, 3.10, 3.11; got 3.12"),
+        (BuildRequest(tf="2.15.0", variant="tpu"), "variant", "cpu, gpu"),
+        (BuildRequest(tf="2.15.0", variant="cpu", os="windows11"), "os", "valid: ubuntu18.04"),
+        (BuildRequest(tf="2.1.4", variant="gpu"), "variant", "CUDA 10"),
+        (BuildRequest(tf="2.13.1", variant="gpu", cuda_source="pip"), "cuda_source", "and-cuda"),
+        (
+            BuildRequest(tf="2.15.0", variant="gpu", gpu_base="not an image"),
+            "gpu_base",
+            "not an image reference",
+        ),
+        (
+            BuildRequest(tf="2.18.1", variant="gpu", gpu_base="nvidia/cuda:12.5.1-cudnn-devel-ubuntu22.04"),
+            "gpu_base",
+            "9.2.1",
+        ),
+        (
+            BuildRequest(tf="2.16.2", variant="gpu", gpu_base="nvidia/cuda:12.3.2-cudnn9-devel-ubuntu22.04"),
+            "gpu_base",
+            "cuDNN 9.0",
+        ),
+        (
+            BuildRequest(tf="2.15.0", variant="gpu", gpu_base="nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04"),
+            "gpu_base",
+            "same major",
+        ),
+        (BuildRequest(tf="2.15.0", variant="cpu", gpu_base=SEED_BASE), "gpu_base", "GPU images only"),
+        (BuildRequest(tf="2.15.0", variant="gpu", os="debian12"), "os", "fixes the OS"),
+    ],
+)
+def test_bad_requests_name_the_field(table: Table, request_: BuildRequest, field: str, fragment: str) -> None:
+    with pytest.raises(RequestError) as info:
+        resolve(table, request_)
+    assert info.value.field == field
+    assert fragment in info.value.problem
+
+
+def test_local_mirror_of_a_known_tag_is_accepted(table: Table) -> None:
+    ref = "localhost:5000/nvidia/cuda:12.2.2-cudnn8-devel-ubuntu22.04"
+    spec = resolve(table, BuildRequest(tf="2.15.1", variant="gpu", gpu_base=ref))
+    assert spec.base_image == ref
+    assert spec.tag == "2.15.1-python3.11-cuda12.2.2-cudnn8-devel-ubuntu22.04"

@@ -1,0 +1,174 @@
+"""versions.yaml itself: coverage of releases, the packaging rules, and agreement with the reference data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from ci.errors import UserError
+from ci.table import Table, cudnn_compatible, load_table, parse_cuda_tag
+
+REFERENCE = Path("/work/shared/reference/data")
+
+
+def test_one_row_per_minor_from_1_15_to_2_21_plus_the_seed_release(table: Table) -> None:
+    minors = {Version(r.tf).release[:2] for r in table.releases}
+    expected = {(1, 15)} | {(2, m) for m in range(22)}
+    assert minors == expected
+    assert table.release("2.15.0") is not None, "the seed's release must stay selectable"
+    assert all(not r.tf.startswith("2.16.0") for r in table.releases), "there is no TF 2.16.0"
+    assert len(table.releases) == len(expected) + 1
+
+
+def test_tensorflow_gpu_only_for_1_15_and_2_0(table: Table) -> None:
+    for row in table.releases:
+        names = {Requirement(p).name for p in (row.packages.cpu, row.packages.gpu)}
+        uses_gpu_pkg = "tensorflow-gpu" in names
+        assert uses_gpu_pkg == (row.version < Version("2.1")), row.tf
+
+
+def test_and_cuda_exactly_from_2_14(table: Table) -> None:
+    for row in table.releases:
+        has_pip = row.pip_cuda is not None and row.packages.pip_cuda is not None
+        assert has_pip == (row.version >= Version("2.14")), row.tf
+        if row.packages.pip_cuda is not None:
+            assert Requirement(row.packages.pip_cuda).extras == {"and-cuda"}
+
+
+def test_every_gpu_base_has_a_compatible_cudnn(table: Table) -> None:
+    for row in table.releases:
+        if row.gpu_base is None:
+            assert row.gpu_unavailable
+            assert Version(row.cuda).release[0] == 10, "only CUDA 10.x tags are gone"
+            continue
+        tag = row.gpu_base.split(":", 1)[1]
+        image = table.cuda_images[tag]
+        assert cudnn_compatible(image.cudnn, row.cudnn), row.tf
+
+
+def test_default_python_is_listed_and_seed_uses_3_10(table: Table) -> None:
+    for row in table.releases:
+        assert row.default_python in row.python
+    seed = table.release("2.15.0")
+    assert seed is not None
+    assert seed.default_python == "3.10"
+
+
+@pytest.mark.parametrize(
+    ("tf", "pythons"),
+    [
+        ("1.15.5", ("3.6", "3.7")),
+        ("2.11.1", ("3.8", "3.9", "3.10")),
+        ("2.15.0", ("3.9", "3.10", "3.11")),
+        ("2.20.0", ("3.9", "3.10", "3.11", "3.12", "3.13")),
+        ("2.21.0", ("3.10", "3.11", "3.12", "3.13")),
+    ],
+)
+def test_python_lists_follow_published_wheels(table: Table, tf: str, pythons: tuple[str, ...]) -> None:
+    row = table.release(tf)
+    assert row is not None
+    assert row.python == pythons
+
+
+def test_numpy_below_2_before_tf_2_18(table: Table) -> None:
+    for row in table.releases:
+        for _, spec in row.numpy:
+            two = Version("2.0.0")
+            from packaging.specifiers import SpecifierSet
+
+            assert (two in SpecifierSet(spec)) == (row.version >= Version("2.18")), (row.tf, spec)
+
+
+def test_numpy_depends_on_python_for_2_16(table: Table) -> None:
+    row = table.release("2.16.2")
+    assert row is not None
+    assert row.numpy_for("3.12") == ">=1.26.0,<2.0.0"
+    assert row.numpy_for("3.11") == ">=1.23.5,<2.0.0"
+
+
+def test_cuda_image_tags_parse() -> None:
+    assert parse_cuda_tag("12.1.0-cudnn8-devel-ubuntu22.04") == ("12.1.0", "8", "ubuntu22.04")
+    assert parse_cuda_tag("12.6.3-cudnn-devel-ubuntu24.04") == ("12.6.3", "", "ubuntu24.04")
+    assert parse_cuda_tag("12.6.3-base-ubuntu24.04") is None
+
+
+@pytest.mark.parametrize(
+    ("inside", "required", "ok"),
+    [
+        ("8.9.0.131", "8.9", True),
+        ("8.9.6.50", "8.6", True),
+        ("9.2.1.18", "9.3", False),
+        ("9.0.0.312", "8.9", False),
+    ],
+)
+def test_cudnn_rule(inside: str, required: str, ok: bool) -> None:
+    assert cudnn_compatible(inside, required) is ok
+
+
+def test_os_bases_include_the_offline_debian(table: Table) -> None:
+    assert table.os_bases["debian12"].image == "debian:bookworm"
+    assert {"ubuntu20.04", "ubuntu22.04", "ubuntu24.04"} <= set(table.os_bases)
+
+
+def _reference_hashes() -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for path in REFERENCE.glob("miniconda-sha256-*"):
+        for match in re.finditer(
+            r"(Miniconda3-\S+-Linux-x86_64\.sh)\s+(?:[\d.]+ MiB\s+\S+ \S+\s+)?`{0,2}([0-9a-f]{64})",
+            path.read_text(),
+        ):
+            hashes[match[1]] = match[2]
+    return hashes
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference data not available")
+def test_verified_miniconda_hashes_match_primary_reference_data(table: Table) -> None:
+    hashes = _reference_hashes()
+    assert hashes, "reference files parsed to nothing"
+    for py, row in table.pythons.items():
+        if row.miniconda is None or not row.miniconda.verified:
+            continue
+        assert hashes.get(row.miniconda.filename) == row.miniconda.sha256, py
+
+
+def test_unverified_installers_are_kept_but_flagged(table: Table) -> None:
+    py313 = table.pythons["3.13"].miniconda
+    assert py313 is not None
+    assert not py313.verified
+    assert table.pythons["3.6"].miniconda is None
+    assert table.pythons["3.6"].miniconda_missing
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference data not available")
+def test_gpu_cudnn_versions_match_nvidia_dockerfiles(table: Table) -> None:
+    text = (REFERENCE / "nvidia-cuda-cudnn-versions-in-dockerfiles.txt").read_text()
+    for tag, image in table.cuda_images.items():
+        cuda, _, os_id = tag.split("-")[0], None, image.os_id
+        os_dir = os_id.replace(".", "")
+        pattern = (
+            rf"dist/(?:end-of-life/)?{re.escape(cuda)}/{os_dir}/devel/cudnn\d?/Dockerfile"
+            rf" .*NV_CUDNN_VERSION[ =]{re.escape(image.cudnn)}"
+        )
+        assert re.search(pattern, text), tag
+
+
+def test_duplicate_yaml_keys_are_refused(write_table: Any, raw_table: dict[str, Any]) -> None:
+    path = write_table("schema: 1\nschema: 1\n")
+    with pytest.raises(UserError, match="duplicate key 'schema'"):
+        load_table(path)
+
+
+def test_unquoted_python_version_is_explained(write_table: Any, raw_table: dict[str, Any]) -> None:
+    raw_table["releases"][0]["default_python"] = 3.7
+    with pytest.raises(UserError, match=r"quoted string"):
+        load_table(write_table(raw_table))
+
+
+def test_round_trip_of_the_real_table_loads(write_table: Any, raw_table: dict[str, Any]) -> None:
+    loaded = load_table(write_table(raw_table))
+    assert loaded.tf_versions == load_table().tf_versions
