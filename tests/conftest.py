@@ -1,0 +1,77 @@
+"""Shared fixtures: a real Dagger engine and a real local registry.
+
+Why session-scoped and provisioning on demand: starting the engine takes a
+second when it is installed, but building it takes minutes, so `.ci/run`
+brings the stack up once (tests/infra/stack.sh) and the fixtures only check
+that it answers. Run alone (`pytest tests/e2e`), the fixture brings the stack
+up itself and takes it down at the end, but only what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+STACK = REPO / "tests" / "infra" / "stack.sh"
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where the test stack lives; addresses as the engine's containers see them."""
+
+    runner_host: str
+    registry: str  # plain-HTTP registry on loopback, mirror of docker.io
+    auth_registry: str  # the same with htpasswd basic auth
+    auth_user: str
+    auth_password_file: Path
+    ca_bundle: Path  # the host's CA bundle: the TLS-intercepting proxy's CA is in it
+
+
+def _stack(*args: str) -> str:
+    return subprocess.run(["bash", str(STACK), *args], check=True, text=True, stdout=subprocess.PIPE).stdout
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    started_here = subprocess.run(["bash", str(STACK), "status"], check=False).returncode != 0
+    if started_here:
+        _stack("up")
+    for line in _stack("env").splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export ") :].partition("=")
+            os.environ[key] = value.strip("'\"")
+    try:
+        yield Infra(
+            runner_host=os.environ["_EXPERIMENTAL_DAGGER_RUNNER_HOST"],
+            registry=os.environ["TFCI_REGISTRY"],
+            auth_registry=os.environ["TFCI_AUTH_REGISTRY"],
+            auth_user=os.environ["TFCI_AUTH_USER"],
+            auth_password_file=Path(os.environ["TFCI_AUTH_PASSWORD_FILE"]),
+            ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt"),
+        )
+    finally:
+        if started_here:
+            _stack("down")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+async def dagger_client(infra: Infra) -> AsyncIterator[object]:
+    """One engine session for the whole run; yields the global `dag` client."""
+    import dagger
+    from dagger import dag
+
+    log = sys.stderr if os.environ.get("TFCI_DAGGER_LOG") else None
+    async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
+        yield dag

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole offline test stack: Dagger engine + local registries + the Debian base image.
+#
+#   stack.sh up       install what is missing (cached outside the repo), start engine and
+#                     registries, make sure debian:bookworm is in the registry; prints timings
+#   stack.sh down     stop everything it starts; leaves no engine, registry or dnsmasq behind
+#   stack.sh status   exit 0 when engine and registry both answer
+#   stack.sh env      exports for the SDK, the dagger CLI and the tests
+#
+# Why one script: .ci/run, the pytest fixture and a developer's shell all need the same
+# steps in the same order (the engine's docker.io mirror points at the registry).
+set -euo pipefail
+
+INFRA=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ENGINE=$INFRA/engine/engine.sh
+REGISTRY=$INFRA/registry/registry.sh
+BASE=$INFRA/baseimage/build-debian.sh
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+cmd_up() {
+  local t0 t
+  t0=$(date +%s)
+  t=$(date +%s); bash "$REGISTRY" install; bash "$ENGINE" install
+  log "install: $(( $(date +%s) - t ))s"
+  t=$(date +%s); bash "$REGISTRY" start --auth
+  log "registries up: $(( $(date +%s) - t ))s"
+  t=$(date +%s); bash "$BASE"
+  log "base image ready: $(( $(date +%s) - t ))s"
+  t=$(date +%s); bash "$ENGINE" start
+  log "engine up: $(( $(date +%s) - t ))s"
+  log "stack up in $(( $(date +%s) - t0 ))s"
+}
+
+cmd_down() {
+  local rc=0
+  bash "$ENGINE" stop || rc=1
+  bash "$REGISTRY" stop || rc=1
+  return $rc
+}
+
+cmd_status() {
+  bash "$ENGINE" status && bash "$REGISTRY" status >/dev/null 2>&1
+}
+
+cmd_env() {
+  bash "$ENGINE" env
+  local mirror auth user pwfile
+  eval "$(bash "$REGISTRY" env)"
+  mirror=${REGISTRY_MIRROR}; auth=${REGISTRY_AUTH_ADDR}; user=${REGISTRY_USER}
+  pwfile=${REGISTRY_PASSWORD_FILE:-}
+  echo "export TFCI_REGISTRY=$mirror"
+  echo "export TFCI_AUTH_REGISTRY=$auth"
+  echo "export TFCI_AUTH_USER=$user"
+  echo "export TFCI_AUTH_PASSWORD_FILE=$pwfile"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+esac
