@@ -27,7 +27,7 @@ from typing import NoReturn
 if __package__ in (None, ""):  # run as a script: make `import ci` find the repository, not ci/ itself
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from ci import render
+from ci import cli_release, render
 from ci.errors import UserError
 from ci.resolve import BuildRequest, RequestError, resolve_targets, resolve_with_aliases
 from ci.spec import ImageSpec
@@ -128,13 +128,18 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
 
-def run_plan(args: argparse.Namespace) -> int:
-    """Print resolved images without contacting an engine."""
+def selected_specs(args: argparse.Namespace) -> tuple[ImageSpec, ...]:
+    """The images a command acts on: the one the selectors describe, or every target."""
     table, targets = load(args)
     request = selected_request(args)
-    if request is not None and args.all:
+    if request is not None and getattr(args, "all", False):
         raise UserError("--all cannot be combined with image selectors (--tf, --python, ...)")
-    specs = targets if request is None else (resolve_selected(table, targets, request),)
+    return targets if request is None else (resolve_selected(table, targets, request),)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Print resolved images without contacting an engine."""
+    specs = selected_specs(args)
     print(render.plan_json(specs) if args.format == "json" else render.plan_table(specs))
     _print_notes(specs)
     return 0
@@ -159,9 +164,26 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+def configure_promote(parser: argparse.ArgumentParser) -> None:
+    add_selectors(parser)
+    parser.add_argument("--all", action="store_true", help="every entry of targets: (the default)")
+    cli_release.configure_promote(parser)
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    """Copy tested images (by digest) to the release repository and move their aliases."""
+    return cli_release.run_promote(args, selected_specs(args))
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("plan", "print the resolved images (no engine needed)", configure_plan, run_plan),
     Command("matrix", "print the GitHub Actions build matrix as JSON", configure_matrix, run_matrix),
+    Command(
+        "promote",
+        "copy tested images by digest to a release repository and move aliases (no rebuild)",
+        configure_promote,
+        run_promote,
+    ),
 )
 
 
