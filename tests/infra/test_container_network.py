@@ -9,6 +9,7 @@ is what makes it work, not luck).
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -57,7 +58,9 @@ async def test_pip_needs_and_uses_the_ca_bundle(infra: Infra, dagger_client: Any
     import dagger
 
     dag = dagger_client
-    ctr = await _with_pip(dag)
+    # A fresh value each run: the engine would otherwise answer from its cache and this test
+    # would stop proving anything about today's network.
+    ctr = (await _with_pip(dag)).with_env_variable("CACHE_BUSTER", secrets.token_hex(8))
     without = await ctr.with_exec(PIP_PROBE, expect=dagger.ReturnType.ANY)
     code = await without.exit_code()
     err = await without.stderr()
