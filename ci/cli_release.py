@@ -51,18 +51,37 @@ def add_registry_auth(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def registry_password(args: argparse.Namespace) -> str | None:
+    """The password for --registry-user, from --password-file or $REGISTRY_PASSWORD (never a flag).
+
+    Why no --password flag: a flag value lands in shell history, `ps` output and CI logs.
+    """
+    if not args.registry_user:
+        return None
+    if args.password_file is not None:
+        try:
+            password = str(args.password_file.read_text()).strip()
+        except OSError as err:
+            raise UserError(f"--password-file {args.password_file}: {err.strerror}") from None
+    else:
+        password = os.environ.get("REGISTRY_PASSWORD", "")
+    if not password:
+        raise UserError("--registry-user needs a password: set REGISTRY_PASSWORD or pass --password-file")
+    return password
+
+
+def parse_repository(text: str, flag: str) -> Reference:
+    """REGISTRY/REPO for --from/--to/--publish: a registry host is required, a tag is not allowed."""
+    ref = parse_reference(text, what=flag)
+    if ref.tag or ref.digest:
+        raise UserError(f"{flag} {text!r}: give a repository without :tag or @digest")
+    return ref
+
+
 def client_from_args(args: argparse.Namespace, registries: set[str]) -> RegistryClient:
     creds: dict[str, Credentials] = {}
-    if args.registry_user:
-        if args.password_file is not None:
-            try:
-                password = args.password_file.read_text().strip()
-            except OSError as err:
-                raise UserError(f"--password-file {args.password_file}: {err.strerror}") from None
-        else:
-            password = os.environ.get("REGISTRY_PASSWORD", "")
-        if not password:
-            raise UserError("--registry-user needs a password: set REGISTRY_PASSWORD or pass --password-file")
+    password = registry_password(args)
+    if password is not None:
         creds = {registry: Credentials(args.registry_user, password) for registry in registries}
     if args.registry_ca_cert is not None and not args.registry_ca_cert.is_file():
         raise UserError(f"--registry-ca-cert {args.registry_ca_cert}: no such file")
@@ -87,13 +106,6 @@ def configure_promote(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-aliases", action="store_true", help="copy primary tags only")
     parser.add_argument("--dry-run", action="store_true", help="resolve and print, write nothing")
     add_registry_auth(parser)
-
-
-def _repo(text: str, flag: str) -> Reference:
-    ref = parse_reference(text, what=flag)
-    if ref.tag or ref.digest:
-        raise UserError(f"{flag} {text!r}: give a repository without :tag or @digest")
-    return ref
 
 
 def plan_promotions(
@@ -127,8 +139,8 @@ def promote(client: RegistryClient, plans: list[Promotion]) -> list[dict[str, st
 
 
 def run_promote(args: argparse.Namespace, specs: tuple[ImageSpec, ...]) -> int:
-    source = _repo(args.source_repo, "--from")
-    target = _repo(args.target_repo, "--to")
+    source = parse_repository(args.source_repo, "--from")
+    target = parse_repository(args.target_repo, "--to")
     client = client_from_args(args, {source.registry, target.registry})
     try:
         plans = plan_promotions(client, specs, source, target, aliases=not args.no_aliases)

@@ -27,7 +27,7 @@ from typing import NoReturn
 if __package__ in (None, ""):  # run as a script: make `import ci` find the repository, not ci/ itself
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from ci import cli_release, render
+from ci import cli_build, cli_release, render
 from ci.errors import UserError
 from ci.resolve import BuildRequest, RequestError, resolve_targets, resolve_with_aliases
 from ci.spec import ImageSpec
@@ -184,6 +184,7 @@ COMMANDS: tuple[Command, ...] = (
         configure_promote,
         run_promote,
     ),
+    *(Command(*command) for command in cli_build.COMMANDS),
 )
 
 

@@ -72,6 +72,12 @@ async def dagger_client(infra: Infra) -> AsyncIterator[object]:
     import dagger
     from dagger import dag
 
-    log = sys.stderr if os.environ.get("TFCI_DAGGER_LOG") else None
-    async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
-        yield dag
+    from ci.session import session_log
+
+    # Progress goes to a file (or stderr with TFCI_DAGGER_LOG=1), never to an unread pipe: see
+    # ci/session.py for the 300 s close hang that an unread pipe causes.
+    with session_log(sys.stderr) as (log, path):
+        if path is not None:
+            print(f"\n[dagger] engine progress log: {path}", file=sys.stderr)
+        async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
+            yield dag

@@ -1,0 +1,465 @@
+"""Checks run inside a built image: does it do what its tag and the seed guide promise?
+
+Why each check is a small async function returning a CheckResult (never raising for a failed
+check): a release engineer wants every problem of an image in one report, not the first one. The
+parsing and comparison rules (nvcc output, cuDNN versions, /etc/shadow fields) are pure functions so
+they are unit-tested on canned outputs without an engine.
+
+Every exec carries a per-run nonce in its environment: checks must really run against the image
+each time (the engine would otherwise answer a repeated check from its cache).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shlex
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from ci.options import BuildOptions
+from ci.spec import ImageSpec
+
+if TYPE_CHECKING:
+    from dagger import Container
+
+Status = Literal["pass", "fail", "not-checked"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+@dataclass
+class CheckReport:
+    """All results for one image (build failures are recorded as a failed "build" result)."""
+
+    image: str
+    results: list[CheckResult] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    input_error: bool = False  # failed because of bad input (exit 2), not a broken image
+
+    def add(self, result: CheckResult) -> None:
+        self.results.append(result)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.failed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def render(self) -> str:
+        marks = {"pass": "ok  ", "fail": "FAIL", "not-checked": "skip"}
+        took = ", ".join(f"{k} {v:.0f}s" for k, v in self.timings.items())
+        lines = [f"{self.image}: {'PASSED' if self.ok else 'FAILED'}" + (f" ({took})" if took else "")]
+        lines += [f"  [{marks[r.status]}] {r.name}: {r.message}" for r in self.results]
+        return "\n".join(lines)
+
+
+def passed(name: str, message: str) -> CheckResult:
+    return CheckResult(name, "pass", message)
+
+
+def failed(name: str, message: str) -> CheckResult:
+    return CheckResult(name, "fail", message)
+
+
+def tail(text: str, lines: int = 12) -> str:
+    """The last lines of a command's output: where the reason for a failure usually is."""
+    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)
+
+
+# --------------------------------------------------------------------------- pure rules
+
+
+def parse_nvcc_release(output: str) -> str | None:
+    """'Cuda compilation tools, release 12.2, V12.2.140' -> '12.2' (None when absent)."""
+    match = re.search(r"release (\d+)\.(\d+)", output)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def major_minor(version: str) -> str:
+    release = Version(version).release
+    return f"{release[0]}.{release[1] if len(release) > 1 else 0}"
+
+
+def parse_cudnn_header(text: str) -> str | None:
+    """CUDNN_MAJOR/MINOR/PATCHLEVEL defines of cudnn_version.h (or cudnn.h for cuDNN 7) -> 'M.m.p'."""
+    parts = []
+    for name in ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL"):
+        match = re.search(rf"#define\s+{name}\s+(\d+)", text)
+        if match is None:
+            return None
+        parts.append(match.group(1))
+    return ".".join(parts)
+
+
+def cudnn_satisfies(found: str, required: str) -> bool:
+    """TensorFlow's load rule: same cuDNN major, equal or newer minor (a major-only find: major)."""
+    have, need = Version(found).release, Version(required).release
+    if have[0] != need[0]:
+        return False
+    if len(have) < 2:  # only libcudnn.so.N was found: the major is all we know
+        return True
+    return have[1] >= (need[1] if len(need) > 1 else 0)
+
+
+LOCKED_ROOT_FIELDS = frozenset({"*", "!", "!*", "!!"})
+
+
+def root_password_locked(shadow: str) -> tuple[bool, str]:
+    """True when root's /etc/shadow field holds no usable password (and never a hash)."""
+    for line in shadow.splitlines():
+        fields = line.split(":")
+        if fields and fields[0] == "root":
+            value = fields[1] if len(fields) > 1 else ""
+            if value in LOCKED_ROOT_FIELDS:
+                return True, f"root password field is {value!r} (no password)"
+            if value == "":
+                return False, "root has an EMPTY password field (passwordless root)"
+            return False, "root has a password hash baked into /etc/shadow"
+    return False, "no root entry in /etc/shadow"
+
+
+def compare_versions(spec: ImageSpec, found: dict[str, str]) -> list[str]:
+    """Problems between the spec (the tag) and the versions installed in the image."""
+    problems = []
+    python = found.get("python", "?")
+    if major_minor(python) != spec.python_version:
+        problems.append(f"Python is {python}, the tag says {spec.python_version}")
+    tf = found.get("tensorflow")
+    if tf is None:
+        problems.append("TensorFlow is not importable")
+    elif Version(tf) != Version(spec.tf_version):
+        problems.append(f"TensorFlow is {tf}, the tag says {spec.tf_version}")
+    numpy = found.get("numpy")
+    try:
+        allowed = SpecifierSet(spec.numpy_specifier)
+    except InvalidSpecifier:
+        problems.append(f"spec numpy specifier {spec.numpy_specifier!r} is invalid")
+        return problems
+    if numpy is None:
+        problems.append("numpy is not importable")
+    else:
+        try:
+            if Version(numpy) not in allowed:
+                problems.append(f"numpy is {numpy}, outside {spec.numpy_specifier}")
+        except InvalidVersion:
+            problems.append(f"numpy version {numpy!r} is not a valid version")
+    return problems
+
+
+# --------------------------------------------------------------------------- running things
+
+
+@dataclass(frozen=True)
+class Output:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def both(self) -> str:
+        return f"{self.stdout}\n{self.stderr}"
+
+
+class Runner:
+    """Runs shell snippets in an image, never cached across runs, any exit code allowed."""
+
+    def __init__(self, image: Container, spec: ImageSpec, nonce: str | None = None) -> None:
+        self.image = image
+        self.spec = spec
+        self.nonce = nonce or secrets.token_hex(8)
+
+    @property
+    def python(self) -> str:
+        return f"{self.spec.python_prefix}/bin/python"
+
+    async def sh(self, script: str, *, container: Container | None = None) -> Output:
+        from dagger import ReturnType
+
+        ctr = (container or self.image).with_env_variable("TFCI_CHECK_NONCE", self.nonce)
+        done = ctr.with_exec(["bash", "-o", "pipefail", "-c", script], expect=ReturnType.ANY)
+        code = await done.exit_code()
+        return Output(code, await done.stdout(), await done.stderr())
+
+
+Check = Callable[[Runner, BuildOptions], Awaitable[CheckResult]]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+async def check_smoke(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "tensorflow smoke test"
+    out = await run.sh(
+        f"{run.python} -c 'import tensorflow as tf; print(tf.reduce_sum(tf.random.normal([1000, 1000])))'"
+    )
+    if out.code != 0 or "tf.Tensor(" not in out.stdout:
+        return failed(name, f"tf.reduce_sum failed (exit {out.code}): {tail(out.both, 6)}")
+    return passed(name, out.stdout.strip().splitlines()[-1])
+
+
+_VERSIONS_SCRIPT = """
+import json, platform, sys
+found = {"python": platform.python_version()}
+for mod in ("tensorflow", "numpy"):
+    try:
+        found[mod] = __import__(mod).__version__
+    except Exception as exc:
+        print("import %s failed: %s" % (mod, exc), file=sys.stderr)
+print(json.dumps(found))
+"""
+
+
+async def check_versions(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "versions match the tag"
+    out = await run.sh(f"TF_CPP_MIN_LOG_LEVEL=3 {run.python} - <<'EOF'\n{_VERSIONS_SCRIPT}\nEOF")
+    try:
+        found = json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return failed(name, f"could not read versions (exit {out.code}): {tail(out.both, 6)}")
+    problems = compare_versions(run.spec, found)
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(found.items()))
+    if problems:
+        return failed(name, "; ".join(problems))
+    return passed(name, summary)
+
+
+async def check_no_cuda(run: Runner, options: BuildOptions) -> CheckResult:
+    """A CPU image must not carry CUDA runtime or cuDNN libraries (size, licence, honesty)."""
+    name = "CPU image has no CUDA libraries"
+    out = await run.sh(
+        "find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o "
+        "\\( -name 'libcudart*' -o -name 'libcudnn*' \\) -print 2>/dev/null | head -20"
+    )
+    hits = [line for line in out.stdout.splitlines() if line.strip()]
+    if hits:
+        return failed(name, f"found {len(hits)} CUDA file(s), e.g. {', '.join(hits[:3])}")
+    return passed(name, f"no libcudart*/libcudnn* under / (including {run.spec.python_prefix})")
+
+
+def _nvcc_locations(spec: ImageSpec) -> str:
+    site = f"{spec.python_prefix}/lib/python{spec.python_version}/site-packages"
+    return f"$(command -v nvcc) /usr/local/cuda/bin/nvcc {site}/nvidia/cuda_nvcc/bin/nvcc"
+
+
+def _ptxas_location(spec: ImageSpec) -> str:
+    return f"{spec.python_prefix}/lib/python{spec.python_version}/site-packages/nvidia/cuda_nvcc/bin/ptxas"
+
+
+async def check_nvcc(run: Runner, options: BuildOptions) -> CheckResult:
+    """`nvcc --version` must report the tag's CUDA major.minor.
+
+    pip CUDA (tensorflow[and-cuda]) is the exception: NVIDIA's nvidia-cuda-nvcc-cu12 wheel ships
+    ptxas but no nvcc, so there the same toolchain banner is read from `ptxas --version` and the
+    message says so (a devel-base image without nvcc still fails).
+    """
+    name = "CUDA compiler (nvcc) matches the CUDA version"
+    want = run.spec.cuda_version
+    assert want is not None
+    fallback = _ptxas_location(run.spec) if run.spec.cuda_source == "pip" else ""
+    out = await run.sh(
+        f"for n in {_nvcc_locations(run.spec)} {fallback}; do "
+        '[ -x "$n" ] && echo "TOOL=$n" && exec "$n" --version; done; '
+        "echo 'nvcc not found (nor ptxas from the nvidia-cuda-nvcc wheel)' >&2; exit 127"
+    )
+    found = parse_nvcc_release(out.stdout)
+    if out.code != 0 or found is None:
+        return failed(name, f"`nvcc --version` failed (exit {out.code}): {tail(out.both, 4)}")
+    tool = out.stdout.split("TOOL=", 1)[1].split()[0] if "TOOL=" in out.stdout else "nvcc"
+    if found != major_minor(want):
+        return failed(name, f"{tool} reports CUDA {found}, the tag says {want}")
+    if tool.endswith("/ptxas"):
+        return passed(
+            name,
+            f"pip CUDA ships no nvcc; ptxas from nvidia-cuda-nvcc reports release {found} (tag: CUDA {want})",
+        )
+    return passed(name, f"{tool} reports release {found} (tag: CUDA {want})")
+
+
+_CUDNN_SCRIPT = r"""
+site={site}
+for h in /usr/include/cudnn_version.h /usr/include/x86_64-linux-gnu/cudnn_version_v*.h \
+         /usr/local/cuda/include/cudnn_version.h "$site"/nvidia/cudnn/include/cudnn_version.h \
+         /usr/include/cudnn.h; do
+  if [ -f "$h" ] && grep -q CUDNN_MAJOR "$h"; then echo "header $h"; cat "$h"; exit 0; fi
+done
+v=$({python} -c 'import importlib.metadata as m
+for d in ("nvidia-cudnn-cu12", "nvidia-cudnn-cu11"):
+    try:
+        print(m.version(d)); break
+    except m.PackageNotFoundError:
+        pass' 2>/dev/null)
+if [ -n "$v" ]; then echo "pip $v"; exit 0; fi
+lib=$(find / \( -path /proc -o -path /sys \) -prune -o -name 'libcudnn.so.[0-9]*' -print 2>/dev/null \
+      | head -1)
+if [ -n "$lib" ]; then echo "lib $lib"; exit 0; fi
+echo "no cuDNN found" >&2; exit 1
+"""
+
+
+def parse_cudnn_probe(output: str) -> tuple[str, str] | None:
+    """The cuDNN probe's output -> (version, where), or None."""
+    first, _, rest = output.strip().partition("\n")
+    kind, _, where = first.partition(" ")
+    if kind == "header":
+        version = parse_cudnn_header(rest)
+        return (version, where) if version else None
+    if kind == "pip":
+        return where.strip(), "pip package nvidia-cudnn"
+    if kind == "lib":
+        match = re.search(r"libcudnn\.so\.(\d+)", where)
+        return (match.group(1), where) if match else None
+    return None
+
+
+async def check_cudnn(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "cuDNN matches the tag"
+    want = run.spec.cudnn_version
+    assert want is not None
+    site = f"{run.spec.python_prefix}/lib/python{run.spec.python_version}/site-packages"
+    out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python))
+    probe = parse_cudnn_probe(out.stdout) if out.code == 0 else None
+    if probe is None:
+        return failed(name, f"cuDNN not found: {tail(out.both, 3)}")
+    version, where = probe
+    if not cudnn_satisfies(version, want):
+        return failed(
+            name, f"cuDNN {version} ({where}) does not satisfy {want} (same major, minor >= required)"
+        )
+    return passed(name, f"cuDNN {version} ({where}) satisfies {want}")
+
+
+async def check_built_with_cuda(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "TensorFlow built with CUDA"
+    out = await run.sh(
+        f"TF_CPP_MIN_LOG_LEVEL=3 {run.python} -c "
+        "'import tensorflow as tf; print(tf.test.is_built_with_cuda())'"
+    )
+    if out.code != 0 or not out.stdout.strip().endswith("True"):
+        return failed(name, f"tf.test.is_built_with_cuda() is not True: {tail(out.both, 4)}")
+    return passed(name, "tf.test.is_built_with_cuda() == True")
+
+
+async def check_gpu_visible(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "GPU visible to TensorFlow"
+    if not options.require_gpu:
+        return CheckResult(
+            name, "not-checked", "GPU presence NOT checked (no --require-gpu; the build host may have no GPU)"
+        )
+    ctr = run.image.experimental_with_all_gp_us()
+    out = await run.sh(
+        f"TF_CPP_MIN_LOG_LEVEL=3 {run.python} -c "
+        "'import tensorflow as tf; print(len(tf.config.list_physical_devices(\"GPU\")))'",
+        container=ctr,
+    )
+    count = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    if out.code != 0 or not count.isdigit() or int(count) == 0:
+        return failed(name, f"--require-gpu: TensorFlow sees no GPU: {tail(out.both, 4)}")
+    return passed(name, f"{count} GPU(s) visible")
+
+
+async def check_locale(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "zh_CN.UTF-8 locale"
+    out = await run.sh("locale -a; echo ---; env -i HOME=/root TERM=xterm PATH=/usr/bin:/bin bash -lc locale")
+    available, _, login = out.stdout.partition("---")
+    problems = []
+    if "zh_CN.utf8" not in available.split():
+        problems.append("`locale -a` has no zh_CN.utf8")
+    if "LANG=zh_CN.UTF-8" not in login.split():
+        lang = next((x for x in login.split() if x.startswith("LANG=")), "LANG unset")
+        problems.append(f"a login shell gets {lang}, expected LANG=zh_CN.UTF-8")
+    if out.stderr.strip() and "Cannot set" in out.stderr:
+        problems.append(tail(out.stderr, 2))
+    return failed(name, "; ".join(problems)) if problems else passed(name, "zh_CN.utf8, login LANG ok")
+
+
+async def check_timezone(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "Asia/Shanghai timezone"
+    out = await run.sh("env -i PATH=/usr/bin:/bin date +%Z; cat /etc/timezone")
+    lines = out.stdout.split()
+    zone, tzfile = [*lines, "", ""][:2]
+    problems = []
+    if zone != "CST":
+        problems.append(f"`date +%Z` prints {zone or 'nothing'}, expected CST")
+    if tzfile != "Asia/Shanghai":
+        problems.append(f"/etc/timezone is {tzfile or 'missing'}, expected Asia/Shanghai")
+    return failed(name, "; ".join(problems)) if problems else passed(name, "CST, /etc/timezone ok")
+
+
+async def check_sshd_config(run: Runner, options: BuildOptions) -> CheckResult:
+    """`sshd -t` with a throw-away host key (the image itself must ship none)."""
+    name = "sshd configuration"
+    out = await run.sh(
+        "d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f \"$d/key\" && "
+        'mkdir -p /run/sshd && /usr/sbin/sshd -t -h "$d/key"; rc=$?; rm -rf "$d"; exit $rc'
+    )
+    if out.code != 0:
+        return failed(name, f"`sshd -t` failed: {tail(out.both, 4)}")
+    return passed(name, "sshd -t ok")
+
+
+async def check_no_baked_secrets(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "no host keys or root password in the image"
+    out = await run.sh("ls /etc/ssh/ssh_host_* 2>/dev/null; echo ---; grep '^root:' /etc/shadow")
+    keys, _, shadow = out.stdout.partition("---")
+    problems = []
+    key_files = keys.split()
+    if key_files:
+        problems.append(f"SSH host keys are baked in: {', '.join(key_files[:3])}")
+    ok, why = root_password_locked(shadow)
+    if not ok:
+        problems.append(why)
+    return failed(name, "; ".join(problems)) if problems else passed(name, f"no host keys; {why}")
+
+
+COMMON_CHECKS: tuple[Check, ...] = (
+    check_smoke,
+    check_versions,
+    check_locale,
+    check_timezone,
+    check_sshd_config,
+    check_no_baked_secrets,
+)
+CPU_CHECKS: tuple[Check, ...] = (check_no_cuda,)
+GPU_CHECKS: tuple[Check, ...] = (check_nvcc, check_cudnn, check_built_with_cuda, check_gpu_visible)
+
+
+def checks_for(spec: ImageSpec) -> tuple[Check, ...]:
+    return COMMON_CHECKS + (GPU_CHECKS if spec.is_gpu else CPU_CHECKS)
+
+
+async def run_checks(
+    image: Container,
+    spec: ImageSpec,
+    options: BuildOptions,
+    report: CheckReport,
+    checks: Sequence[Check] | None = None,
+) -> CheckReport:
+    """Run the image checks one after another (each is quick; TF imports are the slow part)."""
+    from dagger import QueryError
+
+    runner = Runner(image, spec)
+    for check in checks if checks is not None else checks_for(spec):
+        try:
+            result = await check(runner, options)
+        except QueryError as exc:  # the engine could not even run the check
+            result = failed(check.__name__.removeprefix("check_"), f"engine error: {tail(str(exc), 4)}")
+        report.add(result)
+    return report

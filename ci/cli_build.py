@@ -1,0 +1,307 @@
+"""`build` and `test` commands, registered in ci/main.py's COMMANDS.
+
+Why a separate module: ci/main.py stays thin and engine-free; these commands import dagger inside
+their run functions, so `plan` and `matrix` never pay for it. Selection flags (--tf, --python, ...)
+and table loading are shared with plan through ci.main (imported lazily to avoid an import cycle).
+
+Exit codes: 0 every image passed; 1 a build step or a check failed (summary on stdout); 2 bad input
+(UserError, printed by ci.main as one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from ci.errors import UserError
+from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
+
+if TYPE_CHECKING:
+    from ci.build import Publish
+    from ci.spec import ImageSpec
+
+# (name, help, configure, run): ci.main wraps each tuple in its Command.
+CommandTuple = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    """Flags that become BuildOptions (where packages come from, which CA to trust)."""
+    group = parser.add_argument_group("package sources and trust (build-time only unless --bake-ca)")
+    group.add_argument(
+        "--apt-mirror", metavar="URL", help="base URL serving /debian, /debian-security, /ubuntu"
+    )
+    group.add_argument("--pip-index-url", metavar="URL", help="PyPI replacement for the pip layers")
+    group.add_argument("--pip-extra-index-url", metavar="URL", help="extra index for the pip layers")
+    group.add_argument(
+        "--conda-channel", metavar="CHANNEL", action="append", default=[], help="conda channel (repeatable)"
+    )
+    group.add_argument(
+        "--miniconda-base-url",
+        metavar="URL",
+        default=DEFAULT_MINICONDA_BASE_URL,
+        help=f"where Miniconda installers are downloaded from (default {DEFAULT_MINICONDA_BASE_URL})",
+    )
+    group.add_argument(
+        "--miniconda-file", metavar="FILE", type=Path, help="local installer (still sha256-verified)"
+    )
+    group.add_argument(
+        "--ca-cert", metavar="FILE", type=Path, help="PEM bundle the build trusts (e.g. a TLS proxy's CA)"
+    )
+    group.add_argument("--bake-ca", action="store_true", help="also install --ca-cert into the image")
+    group.add_argument(
+        "--require-gpu", action="store_true", help="fail GPU images when TensorFlow sees no GPU"
+    )
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--skip-service-checks", action="store_true", help="skip the SSH/JupyterLab/TensorBoard checks"
+    )
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="images built concurrently (2)")
+    parser.add_argument(
+        "--log", action="store_true", help="stream the engine's progress to stderr (or TFCI_DAGGER_LOG=1)"
+    )
+
+
+def options_from(args: argparse.Namespace) -> BuildOptions:
+    return BuildOptions(
+        apt_mirror=args.apt_mirror,
+        pip_index_url=args.pip_index_url,
+        pip_extra_index_url=args.pip_extra_index_url,
+        conda_channels=tuple(args.conda_channel),
+        miniconda_base_url=args.miniconda_base_url,
+        miniconda_file=args.miniconda_file,
+        ca_bundle=args.ca_cert,
+        bake_ca=args.bake_ca,
+        require_gpu=args.require_gpu,
+    )
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: expected a number >= 1")
+    return int(args.jobs)
+
+
+def _run_async(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> int:
+    """Connect to the engine, run body, turn connection problems into one readable line."""
+    import subprocess
+
+    import anyio
+    import dagger
+
+    from ci.session import session_log
+
+    result: list[int] = []
+
+    async def main(log: TextIO) -> int:
+        async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
+            result.append(await body())
+        return result[0]
+
+    with session_log(sys.stderr, verbose=args.log) as (log, log_path):
+        try:
+            code = anyio.run(main, log)
+        except subprocess.TimeoutExpired:
+            # Guard only: ci.session keeps the CLI's output drained, which is what made closes hang.
+            if not result:
+                print("error: the Dagger engine session timed out", file=sys.stderr)
+                return 1
+            print("warning: the engine session did not close in time; results are complete", file=sys.stderr)
+            code = result[0]
+        except dagger.ClientConnectionError as exc:
+            print(f"error: cannot reach the Dagger engine: {exc}", file=sys.stderr)
+            code = 1
+        except dagger.ProvisionError as exc:
+            print(f"error: cannot start the Dagger engine session: {exc}", file=sys.stderr)
+            code = 1
+    if code != 0 and log_path is not None:
+        print(f"engine progress log: {log_path}", file=sys.stderr)
+    return code
+
+
+# --------------------------------------------------------------------------- build
+
+
+def configure_build(parser: argparse.ArgumentParser) -> None:
+    from ci.main import add_selectors
+
+    add_selectors(parser)
+    parser.add_argument("--all", action="store_true", help="build every entry of targets: in versions.yaml")
+    parser.add_argument(
+        "--export", metavar="FILE", help="write an OCI tarball (with several images FILE must contain {tag})"
+    )
+    parser.add_argument(
+        "--publish",
+        metavar="REGISTRY/REPO",
+        help="push each image that passed every check as REGISTRY/REPO:<primary tag> "
+        "(aliases move in promote)",
+    )
+    group = parser.add_argument_group("registry access (for --publish)")
+    group.add_argument("--registry-user", metavar="USER", help="user for the --publish registry")
+    group.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the registry password (default: $REGISTRY_PASSWORD)",
+    )
+    add_build_options(parser)
+    add_run_flags(parser)
+
+
+def publish_from(args: argparse.Namespace) -> Publish | None:
+    """Validate --publish and read the password before any build starts (nothing half-published)."""
+    from ci.build import Publish
+    from ci.cli_release import parse_repository, registry_password
+
+    if args.publish is None:
+        if args.registry_user:
+            raise UserError("--registry-user is only used with --publish REGISTRY/REPO")
+        return None
+    repo = parse_repository(args.publish, "--publish")
+    return Publish(
+        repo.registry,
+        f"{repo.registry}/{repo.repository}",
+        user=args.registry_user,
+        password=registry_password(args),
+    )
+
+
+def selected_specs(args: argparse.Namespace) -> list[ImageSpec]:
+    from ci.main import load, resolve_selected, selected_request
+
+    table, targets = load(args)
+    request = selected_request(args)
+    if args.all and request is not None:
+        raise UserError("--all builds every target; do not combine it with --tf/--python/... selectors")
+    if request is None:
+        if not args.all:
+            raise UserError("nothing selected: give --tf X.Y.Z (and optional selectors) or --all")
+        return list(targets)
+    return [resolve_selected(table, targets, request)]
+
+
+def run_build(args: argparse.Namespace) -> int:
+    options = options_from(args)
+    jobs = _jobs(args)
+    publish = publish_from(args)
+    specs = selected_specs(args)
+    if args.export:
+        from ci.build import export_path
+
+        for spec in specs:  # validate the file name before hours of building
+            export_path(args.export, spec, len(specs) > 1)
+    for spec in specs:
+        for warning in spec.warnings:
+            print(f"warning: {spec.tag}: {warning}", file=sys.stderr)
+
+    async def body() -> int:
+        from ci.build import build_many, exit_code, summary
+
+        reports = await build_many(
+            specs,
+            options,
+            jobs=jobs,
+            service_checks=not args.skip_service_checks,
+            export=args.export,
+            publish=publish,
+        )
+        print(summary(reports))
+        return exit_code(reports)
+
+    return _run_async(args, body)
+
+
+# --------------------------------------------------------------------------- test
+
+LABEL_PREFIX = "io.tfimages."
+
+
+def configure_test(parser: argparse.ArgumentParser) -> None:
+    from ci.main import add_selectors
+
+    parser.add_argument(
+        "image", metavar="IMAGE_REF", help="a built or published image, e.g. 127.0.0.1:5000/tensorflow:TAG"
+    )
+    add_selectors(parser)
+    add_build_options(parser)
+    add_run_flags(parser)
+
+
+async def spec_from_labels(args: argparse.Namespace, labels: dict[str, str]) -> ImageSpec:
+    """Without selectors, the image's own io.tfimages.* labels say what it claims to be."""
+    from ci.main import load, resolve_selected
+    from ci.resolve import BuildRequest
+
+    table, targets = load(args)
+    tf = labels.get(f"{LABEL_PREFIX}tensorflow.version")
+    if not tf:
+        raise UserError(f"{args.image}: no {LABEL_PREFIX}tensorflow.version label; select it with --tf ...")
+    variant = labels.get(f"{LABEL_PREFIX}variant")
+    cuda_source = labels.get(f"{LABEL_PREFIX}cuda.source")
+    request = BuildRequest(
+        tf=tf,
+        python=labels.get(f"{LABEL_PREFIX}python.version"),
+        variant=variant,
+        cuda_source=cuda_source if variant == "gpu" else None,
+        os=labels.get(f"{LABEL_PREFIX}os") if cuda_source != "base" else None,
+        gpu_base=labels.get("org.opencontainers.image.base.name") if cuda_source == "base" else None,
+        python_source=labels.get(f"{LABEL_PREFIX}python.source"),
+    )
+    return resolve_selected(table, targets, request)
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from ci.main import load, resolve_selected, selected_request
+
+    options = options_from(args)
+    request = selected_request(args)
+
+    async def body() -> int:
+        from dagger import QueryError, dag
+
+        from ci.build import exit_code, retest_image, summary
+
+        image = dag.container().from_(args.image)
+        try:
+            labels = {label.name: label.value for label in await _labels(image)}
+        except QueryError as exc:
+            print(f"error: cannot pull {args.image}: {exc}", file=sys.stderr)
+            return 1
+        if request is not None:
+            table, targets = load(args)
+            spec = resolve_selected(table, targets, request)
+        else:
+            spec = await spec_from_labels(args, labels)
+        claimed = labels.get("org.opencontainers.image.version")
+        if claimed and claimed != spec.tag:
+            print(f"warning: {args.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr)
+        report = await retest_image(
+            image, spec, options, service_checks=not args.skip_service_checks, name=args.image
+        )
+        print(summary([report]))
+        return exit_code([report])
+
+    return _run_async(args, body)
+
+
+async def _labels(image: object) -> list[_Label]:
+    labels = await image.labels()  # type: ignore[attr-defined]
+    return [_Label(await label.name(), await label.value()) for label in labels]
+
+
+class _Label:
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+
+# --------------------------------------------------------------------------- wiring
+
+COMMANDS: tuple[CommandTuple, ...] = (
+    ("build", "build images, check them (and their services), optionally export", configure_build, run_build),
+    ("test", "re-run every check on an already built or published image", configure_test, run_test),
+)

@@ -1,0 +1,464 @@
+"""The image, one function per layer: each takes a Container and an ImageSpec and returns a Container.
+
+Why this shape: every layer is its own cache boundary in the engine, so the order below is the
+caching policy. What changes rarely comes first (base, OS packages, Python, TensorFlow) and what
+changes often comes last (the runtime files from context/, then labels/ENV/CMD), so editing the boot
+script re-runs only the last two layers and never reinstalls TensorFlow or Python.
+
+Build-only inputs (the CA bundle of a TLS-intercepting proxy, mirrors, the pip constraints file, a
+local Miniconda installer) are *mounted* for the exec that needs them and their environment variables
+are removed right after, so neither their bytes nor their settings end up in a layer or in the image
+config. Package caches (apt, pip) live in engine cache volumes for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ci.errors import UserError
+from ci.options import BuildOptions
+from ci.spec import ImageSpec
+
+if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
+    from dagger import Container, Directory, File
+
+REPO = Path(__file__).resolve().parent.parent
+CONTEXT_DIR = REPO / "context"
+
+Layer = Callable[["Container", ImageSpec], "Container"]
+
+# The layer order is the caching policy (see module docstring); tests assert it.
+LAYER_ORDER: tuple[str, ...] = (
+    "base",
+    "os_packages",
+    "ca_trust",
+    "timezone",
+    "locale",
+    "sshd",
+    "python",
+    "jupyter",
+    "tensorflow",
+    "runtime_files",
+    "metadata",
+)
+
+TIMEZONE = "Asia/Shanghai"
+LOCALE = "zh_CN.UTF-8"
+OS_PACKAGES: tuple[str, ...] = (
+    "openssh-server",
+    "curl",
+    "vim",
+    "tmux",
+    "wget",
+    "locales",
+    "tzdata",
+    "ca-certificates",
+    "supervisor",
+    "procps",  # ps/pkill: supervisord's shutdown helper and interactive users need them
+)
+SYSTEM_PYTHON_PACKAGES: tuple[str, ...] = ("python3", "python3-venv")
+
+# Build-time mount points (mounts are not part of any layer).
+BUILD_CA = "/tmp/tfci-build/ca.pem"  # noqa: S108 - a mount point, not a temp file we create
+CONSTRAINTS = "/tmp/tfci-build/constraints.txt"  # noqa: S108
+MINICONDA_INSTALLER = "/tmp/tfci-build/miniconda.sh"  # noqa: S108
+CA_ENV_VARS: tuple[str, ...] = (
+    "PIP_CERT",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "CONDA_SSL_VERIFY",
+)
+BAKED_CA = "/usr/local/share/ca-certificates/tfci-build-ca.crt"
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+PIP_ENV: tuple[tuple[str, str], ...] = (
+    ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+    ("PIP_ROOT_USER_ACTION", "ignore"),
+    ("PIP_PROGRESS_BAR", "off"),
+    ("PIP_NO_INPUT", "1"),
+)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BuildRefused(UserError):
+    """The spec or options cannot be built as asked (refusal, unverified installer, ...)."""
+
+
+def _sh(script: str) -> list[str]:
+    """argv for a bash script that stops at the first error (and says which command failed)."""
+    return ["bash", "-euo", "pipefail", "-c", script]
+
+
+def apt_cache_key(spec: ImageSpec) -> str:
+    """Per-OS apt caches: Debian and Ubuntu lists/archives must not mix."""
+    return spec.os_id
+
+
+def site_packages(spec: ImageSpec) -> str:
+    return f"{spec.python_prefix}/lib/python{spec.python_version}/site-packages"
+
+
+def image_path(spec: ImageSpec) -> str:
+    """PATH entries the image prepends: the Python prefix, and pip-CUDA's nvcc when present."""
+    entries = [f"{spec.python_prefix}/bin"]
+    if spec.cuda_source == "pip":
+        entries.append(f"{site_packages(spec)}/nvidia/cuda_nvcc/bin")
+    return ":".join(entries)
+
+
+def apt_mirror_script(mirror: str | None) -> str:
+    """Shell that points apt at a mirror for this exec only (sources are restored afterwards).
+
+    Debian 12 uses deb822 /etc/apt/sources.list.d/debian.sources, Ubuntu 24.04 ubuntu.sources and
+    Ubuntu 22.04 the one-line /etc/apt/sources.list; all hosts are rewritten to MIRROR/<archive>.
+    """
+    if mirror is None:
+        return "tfci_restore_sources() { :; }"
+    m = shlex.quote(mirror)
+    return f"""
+tfci_sources=$(ls /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
+    2>/dev/null || true)
+mkdir -p /tmp/tfci-apt-backup
+for f in $tfci_sources; do cp -a "$f" "/tmp/tfci-apt-backup/$(echo "$f" | tr / _)"; done
+for f in $tfci_sources; do
+  sed -i -E \
+    -e "s#https?://(deb|httpredir|ftp\\.[a-z]+)\\.debian\\.org/debian-security#"{m}"/debian-security#g" \
+    -e "s#https?://security\\.debian\\.org(/debian-security)?#"{m}"/debian-security#g" \
+    -e "s#https?://(deb|httpredir|ftp\\.[a-z]+)\\.debian\\.org/debian#"{m}"/debian#g" \
+    -e "s#https?://([a-z]+\\.)?(archive|security)\\.ubuntu\\.com/ubuntu#"{m}"/ubuntu#g" \
+    "$f"
+done
+tfci_restore_sources() {{
+  for f in $tfci_sources; do cp -a "/tmp/tfci-apt-backup/$(echo "$f" | tr / _)" "$f"; done
+  rm -rf /tmp/tfci-apt-backup
+}}
+"""
+
+
+def constraints_text(spec: ImageSpec) -> str:
+    return "".join(f"{line}\n" for line in spec.constraints)
+
+
+def check_miniconda(spec: ImageSpec, options: BuildOptions) -> None:
+    """Refuse, before any engine work, a Miniconda build whose installer cannot be verified."""
+    if spec.python_source != "miniconda":
+        return
+    if spec.miniconda is None:
+        raise BuildRefused(f"{spec.tag}: python_source is miniconda but the spec names no installer")
+    if not _SHA256.match(spec.miniconda.sha256):
+        raise BuildRefused(
+            f"{spec.tag}: installer {spec.miniconda.filename} has no verified sha256 "
+            f"(got {spec.miniconda.sha256!r}); refusing to run an unverified installer"
+        )
+    if options.miniconda_file is not None:
+        digest = hashlib.sha256(options.miniconda_file.read_bytes()).hexdigest()
+        if digest != spec.miniconda.sha256:
+            raise BuildRefused(
+                f"--miniconda-file {options.miniconda_file}: sha256 {digest} does not match "
+                f"{spec.miniconda.sha256} pinned for {spec.miniconda.filename}; not running it"
+            )
+
+
+def refuse_if_unbuildable(spec: ImageSpec, options: BuildOptions) -> None:
+    if spec.refusals:
+        raise BuildRefused(f"{spec.tag}: refused: {'; '.join(spec.refusals)}")
+    check_miniconda(spec, options)
+
+
+class Layers:
+    """The layer functions with the build options bound (each method is a `Layer`).
+
+    Why a class rather than module functions: options (mirrors, CA) and the context directory are
+    per build, while a layer's signature stays `(Container, ImageSpec) -> Container` so layers can
+    be reordered, tested and cached one by one.
+    """
+
+    def __init__(self, options: BuildOptions, context_dir: Path = CONTEXT_DIR) -> None:
+        self.options = options
+        self.context_dir = context_dir
+
+    # ------------------------------------------------------------------ helpers
+
+    def ordered(self) -> tuple[tuple[str, Layer], ...]:
+        return tuple((name, getattr(self, name)) for name in LAYER_ORDER)
+
+    def _ca_file(self) -> File | None:
+        from dagger import dag
+
+        if self.options.ca_bundle is None:
+            return None
+        return dag.host().file(str(self.options.ca_bundle))
+
+    def _with_build_env(self, ctr: Container, env: Iterable[tuple[str, str]]) -> Container:
+        for name, value in env:
+            ctr = ctr.with_env_variable(name, value)
+        return ctr
+
+    def _without_env(self, ctr: Container, names: Iterable[str]) -> Container:
+        for name in names:
+            ctr = ctr.without_env_variable(name)
+        return ctr
+
+    def _run(
+        self,
+        ctr: Container,
+        argv: list[str],
+        *,
+        env: Iterable[tuple[str, str]] = (),
+        mounts: Iterable[tuple[str, File]] = (),
+        trust_ca: bool = True,
+    ) -> Container:
+        """One exec with build-only mounts and env: present during the exec, gone afterwards.
+
+        The image config after this call carries none of the temporary variables and no mounts,
+        so the CA (and any mirror) is trusted by build steps only.
+        """
+        env = list(env)
+        mounts = list(mounts)
+        ca = self._ca_file() if trust_ca else None
+        if ca is not None:
+            mounts.append((BUILD_CA, ca))
+            env += [(name, BUILD_CA) for name in CA_ENV_VARS if name != "CONDA_SSL_VERIFY"]
+            env.append(("CONDA_SSL_VERIFY", BUILD_CA))
+        for path, file in mounts:
+            ctr = ctr.with_mounted_file(path, file)
+        ctr = self._with_build_env(ctr, env).with_exec(argv)
+        ctr = self._without_env(ctr, [name for name, _ in env])
+        for path, _ in mounts:
+            ctr = ctr.without_mount(path)
+        return ctr
+
+    def apt_install(self, ctr: Container, cache_key: str, packages: Iterable[str]) -> Container:
+        """apt-get install with apt cache volumes (keyed per OS) and the build options.
+
+        Why PRIVATE and not LOCKED sharing: with LOCKED, a client killed during apt (a cancelled CI
+        job) leaked the volume's lock in engine v0.19.10 and every later build waited on it forever
+        (observed here; only an engine restart clears it). PRIVATE never waits: a busy volume gets a
+        private copy for that exec, and apt's downloads are small next to the pip wheels.
+        """
+        from dagger import CacheSharingMode, dag
+
+        key = cache_key
+        ca_opt = f"-o Acquire::https::CAInfo={BUILD_CA}" if self.options.ca_bundle is not None else ""
+        apt = f"apt-get -q -o APT::Keep-Downloaded-Packages=true -o DPkg::Lock::Timeout=600 {ca_opt}"
+        script = f"""
+export DEBIAN_FRONTEND=noninteractive
+# docker-clean deletes downloaded .debs after every dpkg run, which defeats the cache volume;
+# move it aside for this exec only (users of the image keep the distribution's behaviour).
+if [ -e /etc/apt/apt.conf.d/docker-clean ]; then
+  mv /etc/apt/apt.conf.d/docker-clean /tmp/tfci-docker-clean
+fi
+{apt_mirror_script(self.options.apt_mirror)}
+tfci_cleanup() {{
+  tfci_restore_sources
+  if [ -e /tmp/tfci-docker-clean ]; then mv /tmp/tfci-docker-clean /etc/apt/apt.conf.d/docker-clean; fi
+}}
+trap tfci_cleanup EXIT
+{apt} update
+{apt} install -y --no-install-recommends {" ".join(shlex.quote(p) for p in packages)}
+"""
+        ctr = ctr.with_mounted_cache(
+            "/var/cache/apt", dag.cache_volume(f"tfci-apt-cache-{key}"), sharing=CacheSharingMode.PRIVATE
+        ).with_mounted_cache(
+            "/var/lib/apt/lists",
+            dag.cache_volume(f"tfci-apt-lists-{key}"),
+            sharing=CacheSharingMode.PRIVATE,
+        )
+        ctr = self._run(ctr, _sh(script), trust_ca=self.options.ca_bundle is not None)
+        return ctr.without_mount("/var/cache/apt").without_mount("/var/lib/apt/lists")
+
+    def _pip_install(self, ctr: Container, spec: ImageSpec, requirements: Iterable[str]) -> Container:
+        """pip install into the image's Python, with the spec's constraints on every pip layer."""
+        from dagger import CacheSharingMode, dag
+
+        constraints = dag.directory().with_new_file("c.txt", constraints_text(spec)).file("c.txt")
+        env = list(PIP_ENV)
+        if self.options.pip_index_url is not None:
+            env.append(("PIP_INDEX_URL", self.options.pip_index_url))
+        if self.options.pip_extra_index_url is not None:
+            env.append(("PIP_EXTRA_INDEX_URL", self.options.pip_extra_index_url))
+        argv = [
+            f"{spec.python_prefix}/bin/python",
+            "-m",
+            "pip",
+            "install",
+            "--constraint",
+            CONSTRAINTS,
+            *requirements,
+        ]
+        ctr = ctr.with_mounted_cache(
+            "/root/.cache/pip", dag.cache_volume("tfci-pip-cache"), sharing=CacheSharingMode.SHARED
+        )
+        ctr = self._run(ctr, argv, env=env, mounts=[(CONSTRAINTS, constraints)])
+        return ctr.without_mount("/root/.cache/pip")
+
+    # ------------------------------------------------------------------ layers, in order
+
+    def base(self, ctr: Container, spec: ImageSpec) -> Container:
+        """FROM the spec's base, by digest when the table pins one (reproducible rebuilds)."""
+        ref = spec.base_image
+        if spec.base_digest:
+            ref = f"{ref.split('@', 1)[0]}@{spec.base_digest}"
+        return ctr.from_(ref)
+
+    def os_packages(self, ctr: Container, spec: ImageSpec) -> Container:
+        packages = OS_PACKAGES + (SYSTEM_PYTHON_PACKAGES if spec.python_source == "system" else ())
+        return self.apt_install(ctr, apt_cache_key(spec), packages)
+
+    def ca_trust(self, ctr: Container, spec: ImageSpec) -> Container:
+        """Only with --bake-ca: add the build CA to the image's system trust store."""
+        if not self.options.bake_ca:
+            return ctr
+        ca = self._ca_file()
+        assert ca is not None  # BuildOptions guarantees ca_bundle with bake_ca
+        return ctr.with_file(BAKED_CA, ca, permissions=0o644).with_exec(
+            _sh("update-ca-certificates >/dev/null")
+        )
+
+    def timezone(self, ctr: Container, spec: ImageSpec) -> Container:
+        return ctr.with_exec(
+            _sh(f"ln -sf /usr/share/zoneinfo/{TIMEZONE} /etc/localtime && echo {TIMEZONE} > /etc/timezone")
+        )
+
+    def locale(self, ctr: Container, spec: ImageSpec) -> Container:
+        """zh_CN.UTF-8 on Ubuntu (locale-gen NAME) and Debian (uncomment /etc/locale.gen, locale-gen)."""
+        script = f"""
+if grep -qi '^ID=ubuntu' /etc/os-release; then
+  locale-gen {LOCALE}
+else
+  if grep -qE '^#? *{LOCALE} UTF-8' /etc/locale.gen; then
+    sed -i -E 's/^# *({LOCALE} UTF-8)/\\1/' /etc/locale.gen
+  else
+    echo '{LOCALE} UTF-8' >> /etc/locale.gen
+  fi
+  locale-gen
+fi
+printf 'LANG={LOCALE}\\nLANGUAGE=zh_CN:zh\\n' > /etc/default/locale
+locale -a | grep -qx 'zh_CN.utf8'
+"""
+        return ctr.with_exec(_sh(script))
+
+    def sshd(self, ctr: Container, spec: ImageSpec) -> Container:
+        """No host keys and no root password in the image: boot.sh creates both per container.
+
+        The drop-in config itself comes from context/ssh (runtime_files layer) so editing it does
+        not invalidate the Python and TensorFlow layers.
+        """
+        script = r"""
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /run/sshd /etc/ssh/sshd_config.d
+chmod 0755 /run/sshd
+if ! grep -qE '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/\*\.conf' /etc/ssh/sshd_config; then
+  sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config
+fi
+usermod -p '*' root
+"""
+        return ctr.with_exec(_sh(script))
+
+    def python(self, ctr: Container, spec: ImageSpec) -> Container:
+        if spec.python_source == "miniconda":
+            return self._miniconda(ctr, spec)
+        return self._system_python(ctr, spec)
+
+    def _system_python(self, ctr: Container, spec: ImageSpec) -> Container:
+        want = spec.python_version
+        script = f"""
+have=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ "$have" != {shlex.quote(want)} ]; then
+  echo "python_source=system: the base image {spec.base_image} has Python $have, but this image is \
+specified for Python {want}; choose --python $have or --python-source miniconda" >&2
+  exit 1
+fi
+python3 -m venv {shlex.quote(spec.python_prefix)}
+"""
+        return ctr.with_exec(_sh(script))
+
+    def _miniconda(self, ctr: Container, spec: ImageSpec) -> Container:
+        """Download (or mount) the installer, `sha256sum -c` it, and only then run it."""
+        from dagger import dag
+
+        check_miniconda(spec, self.options)
+        installer = spec.miniconda
+        assert installer is not None  # check_miniconda refuses None
+        mounts: list[tuple[str, File]] = []
+        if self.options.miniconda_file is not None:
+            mounts.append((MINICONDA_INSTALLER, dag.host().file(str(self.options.miniconda_file))))
+            fetch = f"cp {MINICONDA_INSTALLER} /tmp/miniconda.sh"
+        else:
+            url = self.options.miniconda_base_url + installer.filename
+            fetch = f"curl -fsSL --retry 3 -o /tmp/miniconda.sh {shlex.quote(url)}"
+        prefix = shlex.quote(spec.python_prefix)
+        script = f"""
+{fetch}
+echo "{installer.sha256}  /tmp/miniconda.sh" | sha256sum -c - || {{
+  echo "Miniconda installer {installer.filename}: sha256 mismatch; NOT running it" >&2; exit 1; }}
+bash /tmp/miniconda.sh -b -p {prefix}
+rm -f /tmp/miniconda.sh
+{prefix}/bin/conda clean -afy >/dev/null
+have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+[ "$have" = {shlex.quote(spec.python_version)} ] || {{
+  echo "{installer.filename} ships Python $have, not {spec.python_version}" >&2; exit 1; }}
+"""
+        return self._run(ctr, _sh(script), env=[("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes")], mounts=mounts)
+
+    def jupyter(self, ctr: Container, spec: ImageSpec) -> Container:
+        return self._pip_install(ctr, spec, spec.jupyter_requirements)
+
+    def tensorflow(self, ctr: Container, spec: ImageSpec) -> Container:
+        return self._pip_install(ctr, spec, [spec.tensorflow_requirement])
+
+    def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
+        """context/ -> /init (boot, init step, supervisor, jupyter config, sshd drop-in)."""
+        from dagger import dag
+
+        if not (self.context_dir / "boot" / "boot.sh").is_file():
+            raise UserError(f"{self.context_dir}: no boot/boot.sh; is this the repository's context/?")
+        context: Directory = dag.host().directory(
+            str(self.context_dir), exclude=["**/__pycache__", "**/*.pyc", "**/.*"]
+        )
+        script = r"""
+find /init -type d -exec chmod 0755 {} +
+find /init -type f -exec chmod 0644 {} +
+find /init -type f \( -name '*.sh' -o -name '*.py' \) -exec chmod 0755 {} +
+install -m 0644 /init/profile.d/tfimage.sh /etc/profile.d/tfimage.sh
+if [ -f /init/ssh/tfimage.conf ]; then
+  install -D -m 0644 /init/ssh/tfimage.conf /etc/ssh/sshd_config.d/tfimage.conf
+fi
+"""
+        return ctr.with_directory("/init", context).with_exec(_sh(script))
+
+    def metadata(self, ctr: Container, spec: ImageSpec) -> Container:
+        """Labels, ENV, ports, CMD: cheap, last, so a label change rebuilds nothing."""
+        for key, value in spec.labels:
+            ctr = ctr.with_label(key, value)
+        ctr = (
+            ctr.with_env_variable("PYTHON_PREFIX", spec.python_prefix)
+            .with_env_variable("PATH", f"{image_path(spec)}:${{PATH}}", expand=True)
+            .with_env_variable("LANG", LOCALE)
+            .with_env_variable("LANGUAGE", "zh_CN:zh")
+            .with_env_variable("LC_ALL", LOCALE)
+            .with_env_variable("TZ", TIMEZONE)
+            .with_env_variable("SHELL", "/bin/bash")
+        )
+        if self.options.bake_ca:
+            for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT"):
+                ctr = ctr.with_env_variable(name, SYSTEM_CA_BUNDLE)
+        for port, what in ((22, "ssh"), (8888, "JupyterLab /jupyter/"), (6006, "TensorBoard /monitor/")):
+            ctr = ctr.with_exposed_port(port, description=what)
+        return ctr.with_workdir("/root").with_default_args(["bash", "/init/boot/boot.sh"])
+
+
+def build_image(spec: ImageSpec, options: BuildOptions, *, context_dir: Path = CONTEXT_DIR) -> Container:
+    """Chain every layer in LAYER_ORDER; lazy: nothing runs until the container is evaluated."""
+    from dagger import dag
+
+    refuse_if_unbuildable(spec, options)
+    ctr = dag.container()
+    for _name, layer in Layers(options, context_dir).ordered():
+        ctr = layer(ctr, spec)
+    return ctr

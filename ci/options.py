@@ -1,0 +1,106 @@
+"""Build-time options: where packages come from and which CA the build trusts.
+
+Why separate from ImageSpec: the spec says *what* an image is (and decides its tag); options say
+*how this build machine reaches the internet* (mirrors, a TLS-intercepting proxy's CA, a local
+Miniconda installer). Two builds of one spec with different options must produce the same image, so
+nothing here may end up in the image unless the user asks (bake_ca). Validation happens here, once,
+so layers can trust every field; a bad value is a UserError naming the flag and what is valid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ci.errors import UserError
+
+DEFAULT_MINICONDA_BASE_URL = "https://repo.anaconda.com/miniconda/"
+
+# A conda channel: a bare name ("conda-forge", "defaults") or an http(s) URL.
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _check_url(flag: str, value: str, *, require_slash: bool = False) -> str:
+    """Return value when it is an http(s) URL with a host and no whitespace, else UserError."""
+    parts = urlsplit(value)
+    if re.search(r"\s", value) or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{flag} {value!r}: expected an http:// or https:// URL with a host name")
+    if require_slash and not value.endswith("/"):
+        value += "/"
+    return value
+
+
+def _check_file(flag: str, path: Path) -> Path:
+    if not path.exists():
+        raise UserError(f"{flag} {path}: no such file")
+    if not path.is_file():
+        raise UserError(f"{flag} {path}: not a regular file")
+    return path.resolve()
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to reach package sources during a build. Validated (and normalised) on construction.
+
+    apt_mirror: base URL serving /debian, /debian-security and/or /ubuntu (e.g.
+        "http://mirror.example/"); used while apt runs, the image keeps the distribution's sources.
+    pip_index_url / pip_extra_index_url: PyPI replacement / addition for the pip layers only.
+    conda_channels: channels for conda steps of the build (none today besides the installer
+        itself); validated so a typo fails before a long build.
+    miniconda_base_url: where `spec.miniconda.filename` is downloaded from.
+    miniconda_file: a local installer used instead of downloading; still sha256-checked.
+    ca_bundle: PEM bundle trusted by the build's network steps only (mounted for those execs,
+        never in a layer) unless bake_ca.
+    bake_ca: also install ca_bundle into the image's system trust store.
+    require_gpu: checks fail when TensorFlow sees no GPU (otherwise that check is reported as
+        not run).
+    """
+
+    apt_mirror: str | None = None
+    pip_index_url: str | None = None
+    pip_extra_index_url: str | None = None
+    conda_channels: tuple[str, ...] = ()
+    miniconda_base_url: str = DEFAULT_MINICONDA_BASE_URL
+    miniconda_file: Path | None = None
+    ca_bundle: Path | None = None
+    bake_ca: bool = False
+    require_gpu: bool = False
+
+    def __post_init__(self) -> None:
+        # object.__setattr__: the dataclass is frozen, but normalising once here keeps callers simple.
+        if self.apt_mirror is not None:
+            object.__setattr__(self, "apt_mirror", _check_url("--apt-mirror", self.apt_mirror).rstrip("/"))
+        if self.pip_index_url is not None:
+            _check_url("--pip-index-url", self.pip_index_url)
+        if self.pip_extra_index_url is not None:
+            _check_url("--pip-extra-index-url", self.pip_extra_index_url)
+        for channel in self.conda_channels:
+            if "://" in channel:
+                _check_url("--conda-channel", channel)
+            elif not _CHANNEL_NAME.match(channel):
+                raise UserError(
+                    f"--conda-channel {channel!r}: expected a channel name (e.g. conda-forge) "
+                    "or an http(s) URL"
+                )
+        object.__setattr__(
+            self,
+            "miniconda_base_url",
+            _check_url("--miniconda-base-url", self.miniconda_base_url, require_slash=True),
+        )
+        if self.miniconda_file is not None:
+            object.__setattr__(
+                self, "miniconda_file", _check_file("--miniconda-file", Path(self.miniconda_file))
+            )
+        if self.ca_bundle is not None:
+            bundle = _check_file("--ca-cert", Path(self.ca_bundle))
+            try:
+                text = bundle.read_text(encoding="ascii", errors="replace")
+            except OSError as exc:
+                raise UserError(f"--ca-cert {bundle}: cannot read ({exc.strerror})") from None
+            if "-----BEGIN CERTIFICATE-----" not in text:
+                raise UserError(f"--ca-cert {bundle}: not a PEM certificate bundle (no BEGIN CERTIFICATE)")
+            object.__setattr__(self, "ca_bundle", bundle)
+        if self.bake_ca and self.ca_bundle is None:
+            raise UserError("--bake-ca needs --ca-cert FILE (the bundle to install into the image)")

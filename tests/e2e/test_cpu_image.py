@@ -1,0 +1,155 @@
+"""A real CPU image, built from the local debian:bookworm and real PyPI wheels, passes every check.
+
+Why one module-scoped build: the image is the expensive part (TensorFlow is ~500 MB); every check
+then runs against that same image, each as its own test so a failure names the broken promise.
+Negative tests tamper with the built image to prove the checks can fail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ci import layers
+from ci.checks import COMMON_CHECKS, CPU_CHECKS, Check, CheckReport, Runner, run_checks
+from ci.layers import CA_ENV_VARS, build_image
+from ci.services import run_service_checks
+from tests.e2e import specs
+from tests.e2e.oci import layer_digests
+
+pytestmark = [pytest.mark.engine, pytest.mark.anyio]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+async def cpu_image(dagger_client: Any) -> Any:
+    started = time.monotonic()
+    image = await build_image(specs.cpu_spec(), specs.options()).sync()
+    print(f"\n[e2e] CPU image {specs.cpu_spec().tag} built (or cached) in {time.monotonic() - started:.0f}s")
+    return image
+
+
+@pytest.mark.parametrize("check", COMMON_CHECKS + CPU_CHECKS, ids=lambda c: c.__name__)
+async def test_image_check_passes(cpu_image: Any, check: Check) -> None:
+    result = await check(Runner(cpu_image, specs.cpu_spec()), specs.options())
+    assert result.status == "pass", result.message
+
+
+async def test_service_checks_pass(cpu_image: Any) -> None:
+    """The real CMD: SSH (password, key, MOTD), JupyterLab token, TensorBoard loss, autorestart."""
+    report = await run_service_checks(cpu_image, specs.cpu_spec(), specs.options(), CheckReport("cpu"))
+    assert [r.name for r in report.results] == [
+        "ssh password login (login shell: MOTD, LANG, CST)",
+        "ssh key login",
+        "JupyterLab under /jupyter/ (token required)",
+        "TensorBoard under /monitor/ serves the loss scalar",
+        "supervisord restarts a killed service",
+    ]
+    assert report.ok, report.render()
+
+
+async def test_image_config_carries_no_build_ca_and_the_runtime_contract(cpu_image: Any) -> None:
+    spec = specs.cpu_spec()
+    env = {await v.name(): await v.value() for v in await cpu_image.env_variables()}
+    assert not set(CA_ENV_VARS) & set(env), "a build-only CA variable leaked into the image config"
+    assert env["PYTHON_PREFIX"] == "/opt/python"
+    assert env["PATH"].startswith("/opt/python/bin:")
+    assert env["LANG"] == "zh_CN.UTF-8"
+    assert env["TZ"] == "Asia/Shanghai"
+    assert await cpu_image.default_args() == ["bash", "/init/boot/boot.sh"]
+    assert await cpu_image.workdir() == "/root"
+    ports = sorted([await p.port() for p in await cpu_image.exposed_ports()])
+    assert ports == [22, 6006, 8888]
+    labels = {await label.name(): await label.value() for label in await cpu_image.labels()}
+    assert dict(spec.labels).items() <= labels.items()
+    leftovers = await cpu_image.with_exec(
+        [
+            "bash",
+            "-c",
+            "ls -d /tmp/tfci-build /tmp/tfci-* /root/.cache/pip/* 2>/dev/null | head; "
+            "ls /var/cache/apt/archives/*.deb 2>/dev/null | wc -l",
+        ]
+    ).stdout()
+    assert leftovers.strip() == "0", f"build leftovers or package caches in the image: {leftovers}"
+
+
+async def test_checks_fail_on_a_broken_image(cpu_image: Any) -> None:
+    """Tamper with the image: each relevant check must notice (the checks are not vacuous)."""
+    spec = specs.cpu_spec()
+    broken = cpu_image.with_exec(
+        [
+            "bash",
+            "-c",
+            "touch /usr/lib/libcudart.so.12 && ssh-keygen -q -A && echo root:secret | chpasswd "
+            "&& ln -sf /usr/share/zoneinfo/UTC /etc/localtime && echo UTC > /etc/timezone",
+        ]
+    )
+    report = await run_checks(broken, spec, specs.options(), CheckReport("broken"))
+    failed = {r.name for r in report.failures}
+    assert failed == {
+        "CPU image has no CUDA libraries",
+        "no host keys or root password in the image",
+        "Asia/Shanghai timezone",
+    }, report.render()
+
+
+async def test_editing_context_rebuilds_only_the_top_layers(dagger_client: Any, tmp_path: Path) -> None:
+    """Edit a context/ file: every layer up to TensorFlow is reused byte for byte.
+
+    The engine loads a host directory once per session and path, so the edited context is a second
+    copy at another path (as a new `ci build` run after an edit would upload it).
+    """
+    original, edited = tmp_path / "a" / "context", tmp_path / "b" / "context"
+    shutil.copytree(REPO / "context", original)
+    shutil.copytree(REPO / "context", edited)
+    with (edited / "boot" / "boot.sh").open("a") as boot:
+        boot.write(f"\n# e2e edit {time.time()}\n")
+    spec, options = specs.cpu_spec(), specs.options()
+
+    started = time.monotonic()
+    before = await build_image(spec, options, context_dir=original).sync()
+    first = time.monotonic() - started
+    started = time.monotonic()
+    after = await build_image(spec, options, context_dir=edited).sync()
+    rebuild = time.monotonic() - started
+    print(f"\n[e2e] build with copied context {first:.1f}s; rebuild after editing boot.sh {rebuild:.1f}s")
+    await before.export(str(tmp_path / "before.tar"))
+    await after.export(str(tmp_path / "after.tar"))
+
+    old, new = layer_digests(tmp_path / "before.tar"), layer_digests(tmp_path / "after.tar")
+    assert len(old) == len(new)
+    # runtime_files adds two layers (the /init copy and its chmod/install exec); metadata adds none.
+    assert old[:-2] == new[:-2], "a layer below context/ changed: TensorFlow or Python was rebuilt"
+    assert old[-2] != new[-2]
+    assert "e2e edit" in await after.file("/init/boot/boot.sh").contents()
+    assert "e2e edit" not in await before.file("/init/boot/boot.sh").contents()
+
+
+async def test_miniconda_layer_refuses_an_installer_with_the_wrong_sha256(
+    dagger_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagger import ExecError, dag
+
+    installer = tmp_path / "Miniconda3-fake.sh"
+    installer.write_text("#!/bin/bash\necho INSTALLER-RAN\nmkdir -p /root/miniconda3/bin\n")
+    spec, options = specs.miniconda_spec(), specs.options(miniconda_file=installer)
+
+    # 1. The build refuses before any engine work (the local file is hashed first).
+    with pytest.raises(layers.BuildRefused, match="does not match"):
+        build_image(spec, options)
+
+    # 2. Even with that early check bypassed, the layer's `sha256sum -c` stops it in the container
+    #    before the installer runs.
+    monkeypatch.setattr(layers, "check_miniconda", lambda spec, options: None)
+    base = dag.container().from_("debian:bookworm")
+    with pytest.raises(ExecError) as info:
+        await layers.Layers(options).python(base, spec).sync()
+    output = info.value.stdout + info.value.stderr
+    assert "sha256 mismatch; NOT running it" in output
+    assert "FAILED" in output
+    assert "INSTALLER-RAN" not in output

@@ -1,0 +1,83 @@
+"""Build orchestration rules that need no engine: summaries, exit codes, export and publish gates."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from ci.build import Publish, describe_exec_error, exit_code, export_path, publish_image, summary
+from ci.checks import CheckReport, CheckResult, failed, passed, tail
+from ci.errors import UserError
+from ci.resolve import BuildRequest, resolve
+from ci.spec import ImageSpec
+from ci.table import Table
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def spec(table: Table) -> ImageSpec:
+    return resolve(
+        table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
+    )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_report_and_exit_codes(spec: ImageSpec) -> None:
+    good = CheckReport(
+        "a", [passed("x", "fine"), CheckResult("gpu", "not-checked", "GPU presence NOT checked")]
+    )
+    bad = CheckReport("b", [failed("smoke", "tf.reduce_sum failed")])
+    refused = CheckReport("c", [failed("build", "refused")], input_error=True)
+    assert exit_code([good]) == 0
+    assert exit_code([good, bad]) == 1
+    assert exit_code([good, refused]) == 2
+    assert exit_code([bad, refused]) == 1
+    text = summary([good, bad])
+    assert "1 of 2 image(s) FAILED" in text
+    assert "b: smoke: tf.reduce_sum failed" in text
+    assert "note: a: gpu: GPU presence NOT checked" in text
+
+
+def test_exec_errors_are_readable() -> None:
+    exc = SimpleNamespace(
+        command=["bash", "-euo", "pipefail", "-c", "# comment\napt-get update\napt-get install -y foo\n"],
+        exit_code=100,
+        stderr="\n".join(f"line {i}" for i in range(40)) + "\nE: Unable to locate package foo\n",
+        stdout="",
+    )
+    text = describe_exec_error(exc)  # type: ignore[arg-type]
+    assert text.startswith("step `apt-get update ; apt-get install -y foo` exited 100: ")
+    assert text.endswith("E: Unable to locate package foo")
+    assert "line 10" not in text  # only the last lines
+    assert tail("a\n\nb\nc", 2) == "b | c"
+
+
+def test_export_path(spec: ImageSpec) -> None:
+    assert str(export_path("/out/img.tar", spec, False)) == "/out/img.tar"
+    assert str(export_path("/out/{tag}.tar", spec, True)) == f"/out/{spec.tag}.tar"
+    with pytest.raises(UserError, match=r"put \{tag\}"):
+        export_path("/out/img.tar", spec, True)
+    gpu = dataclasses.replace(spec, tag="other")
+    assert export_path("/o/{tag}.tar", gpu, True).name == "other.tar"
+
+
+async def test_a_failed_image_is_never_published(spec: ImageSpec) -> None:
+    report = CheckReport(spec.tag, [failed("smoke", "tf.reduce_sum failed")])
+    image: Any = object()  # never touched: the gate is decided before any engine call
+    await publish_image(image, spec, Publish("r.example", "r.example/tf"), report)
+    expected = f"r.example/tf:{spec.tag} not published: the image failed its checks"
+    assert report.results[-1] == failed("publish", expected)
+
+
+def test_publish_repr_hides_the_password() -> None:
+    publish = Publish("r.example", "r.example/tf", user="ci", password="s3cret-value")  # noqa: S106 - a fake, checked to stay hidden
+    assert "s3cret" not in repr(publish)
+    assert "s3cret" not in str(publish)

@@ -1,0 +1,102 @@
+"""Check rules on canned outputs: the parts of a check that decide pass/fail, without an engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci.checks import (
+    compare_versions,
+    cudnn_satisfies,
+    parse_cudnn_header,
+    parse_cudnn_probe,
+    parse_nvcc_release,
+    root_password_locked,
+)
+from ci.resolve import BuildRequest, resolve
+from ci.spec import ImageSpec
+from ci.table import Table
+
+NVCC_12_2 = """nvcc: NVIDIA (R) Cuda compiler driver
+Copyright (c) 2005-2023 NVIDIA Corporation
+Built on Tue_Aug_15_22:02:13_PDT_2023
+Cuda compilation tools, release 12.2, V12.2.140
+Build cuda_12.2.r12.2/compiler.33191640_0
+"""
+
+CUDNN_HEADER = """#ifndef CUDNN_VERSION_H_
+#define CUDNN_VERSION_H_
+#define CUDNN_MAJOR 8
+#define CUDNN_MINOR 9
+#define CUDNN_PATCHLEVEL 4
+#define CUDNN_VERSION (CUDNN_MAJOR * 1000 + CUDNN_MINOR * 100 + CUDNN_PATCHLEVEL)
+#endif
+"""
+
+
+@pytest.fixture
+def spec(table: Table) -> ImageSpec:
+    return resolve(
+        table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
+    )
+
+
+def test_nvcc_release_parsing() -> None:
+    assert parse_nvcc_release(NVCC_12_2) == "12.2"
+    assert parse_nvcc_release("Cuda compilation tools, release 11.8, V11.8.89") == "11.8"
+    assert parse_nvcc_release("bash: nvcc: command not found") is None
+
+
+def test_cudnn_header_and_probe_parsing() -> None:
+    assert parse_cudnn_header(CUDNN_HEADER) == "8.9.4"
+    assert parse_cudnn_header("#define CUDNN_MAJOR 8\n") is None
+    assert parse_cudnn_probe("header /usr/include/cudnn_version.h\n" + CUDNN_HEADER) == (
+        "8.9.4",
+        "/usr/include/cudnn_version.h",
+    )
+    assert parse_cudnn_probe("pip 8.9.4.25\n") == ("8.9.4.25", "pip package nvidia-cudnn")
+    assert parse_cudnn_probe("lib /usr/lib/x86_64-linux-gnu/libcudnn.so.8.9.4\n") == (
+        "8",
+        "/usr/lib/x86_64-linux-gnu/libcudnn.so.8.9.4",
+    )
+    assert parse_cudnn_probe("") is None
+
+
+@pytest.mark.parametrize(
+    ("found", "required", "ok"),
+    [
+        ("8.9.4", "8.9", True),
+        ("8.9.7.29", "8.6", True),  # newer minor of the same major loads
+        ("8.6.0", "8.9", False),  # older minor does not
+        ("9.0.0", "8.9", False),  # another major never does
+        ("8", "8.9", True),  # only libcudnn.so.8 found: the major is all we can compare
+        ("7", "8.9", False),
+    ],
+)
+def test_cudnn_rule(found: str, required: str, ok: bool) -> None:
+    assert cudnn_satisfies(found, required) is ok
+
+
+@pytest.mark.parametrize(
+    ("line", "ok"),
+    [
+        ("root:*:19000:0:99999:7:::", True),
+        ("root:!:19000:0:99999:7:::", True),
+        ("root:!*:19000::::::", True),
+        ("root::19000:0:99999:7:::", False),
+        ("root:$6$salt$hash:19000:0:99999:7:::", False),
+        ("daemon:*:19000::::::", False),
+    ],
+)
+def test_root_password_field(line: str, ok: bool) -> None:
+    assert root_password_locked(line)[0] is ok
+
+
+def test_versions_must_match_the_tag(spec: ImageSpec) -> None:
+    assert compare_versions(spec, {"python": "3.11.2", "tensorflow": "2.15.0", "numpy": "1.26.4"}) == []
+    problems = compare_versions(spec, {"python": "3.10.12", "tensorflow": "2.15.1", "numpy": "2.0.1"})
+    assert problems == [
+        "Python is 3.10.12, the tag says 3.11",
+        "TensorFlow is 2.15.1, the tag says 2.15.0",
+        "numpy is 2.0.1, outside >=1.23.5,<2.0.0",
+    ]
+    assert "TensorFlow is not importable" in compare_versions(spec, {"python": "3.11.2", "numpy": "1.26.4"})

@@ -1,0 +1,242 @@
+"""Layer order and build-only inputs, checked without an engine.
+
+Why a recording fake container: the layer functions only chain calls on a Container; recording
+those calls shows the order of execs (TensorFlow before context/), and that every build-only mount
+and environment variable is removed again, without building anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ci import layers
+from ci.layers import CA_ENV_VARS, LAYER_ORDER, BuildRefused, Layers, build_image
+from ci.options import BuildOptions
+from ci.resolve import BuildRequest, resolve
+from ci.spec import ImageSpec, MinicondaInstaller
+from ci.table import Table
+
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+class Recorder:
+    """Stands in for dagger.Container: every method call is logged and returns the recorder."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Recorder:
+            self.calls.append((name, args, kwargs))
+            return self
+
+        return method
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.calls]
+
+    def execs(self) -> list[str]:
+        return [" ".join(args[0]) for name, args, _ in self.calls if name == "with_exec"]
+
+
+@pytest.fixture
+def cpu_spec(table: Table) -> ImageSpec:
+    return resolve(
+        table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
+    )
+
+
+@pytest.fixture
+def ca_options() -> BuildOptions:
+    return BuildOptions(ca_bundle=HOST_CA)
+
+
+def record(spec: ImageSpec, options: BuildOptions) -> Recorder:
+    rec = Recorder()
+    ctr: Any = rec
+    for _name, layer in Layers(options).ordered():
+        ctr = layer(ctr, spec)
+    return rec
+
+
+def test_layer_order_puts_what_changes_often_last() -> None:
+    order = list(LAYER_ORDER)
+    assert order[0] == "base"
+    assert order[-2:] == ["runtime_files", "metadata"]
+    assert order.index("os_packages") < order.index("python") < order.index("jupyter")
+    assert order.index("jupyter") < order.index("tensorflow") < order.index("runtime_files")
+    assert order.index("timezone") < order.index("locale") < order.index("sshd") < order.index("python")
+
+
+def test_context_is_copied_after_tensorflow_is_installed(
+    cpu_spec: ImageSpec, ca_options: BuildOptions
+) -> None:
+    rec = record(cpu_spec, ca_options)
+    names = rec.names()
+    tf_exec = next(
+        i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "tensorflow==2.15.0" in a[0]
+    )
+    python_exec = next(
+        i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "venv" in " ".join(a[0])
+    )
+    context_copy = next(
+        i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/init"
+    )
+    assert python_exec < tf_exec < context_copy
+    # Nothing after the context copy installs anything: only the chmod/install exec and metadata.
+    later_execs = [" ".join(a[0]) for n, a, _ in rec.calls[context_copy:] if n == "with_exec"]
+    assert len(later_execs) == 1
+    assert " -m pip " not in later_execs[0]
+    assert "apt-get" not in later_execs[0]
+    assert names[-1] == "with_default_args"
+
+
+def test_build_ca_is_removed_after_every_exec_that_uses_it(
+    cpu_spec: ImageSpec, ca_options: BuildOptions
+) -> None:
+    rec = record(cpu_spec, ca_options)
+    env: set[str] = set()
+    mounts: set[str] = set()
+    for name, args, _ in rec.calls:
+        if name == "with_env_variable":
+            env.add(args[0])
+        elif name == "without_env_variable":
+            env.discard(args[0])
+        elif name in ("with_mounted_file", "with_mounted_cache"):
+            mounts.add(args[0])
+        elif name == "without_mount":
+            mounts.discard(args[0])
+    assert mounts == set(), "a build-only mount stays in the final container"
+    assert not env & set(CA_ENV_VARS), "a CA variable stays in the image config"
+    assert {"PYTHON_PREFIX", "PATH", "LANG", "LC_ALL", "TZ", "SHELL"} <= env
+    ca_mounts = [a for n, a, _ in rec.calls if n == "with_mounted_file" and a[0] == layers.BUILD_CA]
+    assert len(ca_mounts) >= 3  # apt, jupyter, tensorflow all trust it
+
+
+def test_without_ca_nothing_is_mounted_and_bake_ca_bakes(cpu_spec: ImageSpec) -> None:
+    plain = record(cpu_spec, BuildOptions())
+    assert not [a for n, a, _ in plain.calls if n == "with_mounted_file" and a[0] == layers.BUILD_CA]
+    assert not any("update-ca-certificates" in e for e in plain.execs())
+    baked = record(cpu_spec, BuildOptions(ca_bundle=HOST_CA, bake_ca=True))
+    assert any("update-ca-certificates" in e for e in baked.execs())
+    final_env = {a[0] for n, a, _ in baked.calls[-30:] if n == "with_env_variable"}
+    assert "SSL_CERT_FILE" in final_env
+
+
+def test_pip_layers_use_constraints_and_apt_uses_no_recommends(
+    cpu_spec: ImageSpec, ca_options: BuildOptions
+) -> None:
+    execs = record(cpu_spec, ca_options).execs()
+    pip = [e for e in execs if " -m pip install " in e]
+    assert len(pip) == 2
+    assert all(f"--constraint {layers.CONSTRAINTS}" in e for e in pip)
+    apt = next(e for e in execs if "apt-get" in e)
+    assert "--no-install-recommends" in apt
+    assert "python3-venv" in apt
+    assert "openssh-server" in apt
+
+
+def test_gpu_pip_image_puts_nvcc_on_path(table: Table) -> None:
+    spec = resolve(
+        table,
+        BuildRequest(
+            tf="2.15.0",
+            python="3.11",
+            variant="gpu",
+            cuda_source="pip",
+            os="debian12",
+            python_source="system",
+        ),
+    )
+    assert layers.image_path(spec).endswith("site-packages/nvidia/cuda_nvcc/bin")
+    assert "tensorflow[and-cuda]==2.15.0" in " ".join(record(spec, BuildOptions()).execs())
+
+
+def test_base_uses_the_pinned_digest(cpu_spec: ImageSpec) -> None:
+    pinned = dataclasses.replace(cpu_spec, base_digest="sha256:" + "a" * 64)
+    rec = Recorder()
+    Layers(BuildOptions()).base(rec, pinned)  # type: ignore[arg-type]
+    assert rec.calls[0] == ("from_", ("debian:bookworm@sha256:" + "a" * 64,), {})
+
+
+def _miniconda_spec(cpu_spec: ImageSpec, sha256: str) -> ImageSpec:
+    return dataclasses.replace(
+        cpu_spec,
+        python_source="miniconda",
+        python_prefix="/root/miniconda3",
+        miniconda=MinicondaInstaller("Miniconda3-py311_24.1.2-0-Linux-x86_64.sh", sha256),
+    )
+
+
+def test_miniconda_refusals(cpu_spec: ImageSpec, tmp_path: Path) -> None:
+    no_installer = dataclasses.replace(cpu_spec, python_source="miniconda", miniconda=None)
+    with pytest.raises(BuildRefused, match="names no installer"):
+        build_image(no_installer, BuildOptions())
+    with pytest.raises(BuildRefused, match="no verified sha256"):
+        build_image(_miniconda_spec(cpu_spec, ""), BuildOptions())
+    installer = tmp_path / "miniconda.sh"
+    installer.write_text("#!/bin/sh\ntouch /tmp/ran\n")
+    good = hashlib.sha256(installer.read_bytes()).hexdigest()
+    with pytest.raises(BuildRefused, match="does not match"):
+        build_image(_miniconda_spec(cpu_spec, "0" * 64), BuildOptions(miniconda_file=installer))
+    # The matching file passes the early check, and the layer still runs sha256sum -c before bash.
+    rec = Recorder()
+    Layers(BuildOptions(miniconda_file=installer)).python(rec, _miniconda_spec(cpu_spec, good))  # type: ignore[arg-type]
+    script = rec.execs()[0]
+    assert script.index("sha256sum -c") < script.index("bash /tmp/miniconda.sh -b -p /root/miniconda3")
+    env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
+    assert ("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes") in env
+
+
+def test_spec_refusals_stop_the_build(cpu_spec: ImageSpec) -> None:
+    refused = dataclasses.replace(cpu_spec, refusals=("installer sha256 is not from a primary source",))
+    with pytest.raises(BuildRefused, match="primary source"):
+        build_image(refused, BuildOptions())
+
+
+DEBIAN_SOURCES = """Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+"""
+UBUNTU_LIST = """deb http://archive.ubuntu.com/ubuntu/ jammy main restricted
+deb http://security.ubuntu.com/ubuntu/ jammy-security main restricted
+"""
+
+
+def test_apt_mirror_rewrites_debian_and_ubuntu_sources_and_restores_them(tmp_path: Path) -> None:
+    etc = tmp_path / "etc" / "apt"
+    (etc / "sources.list.d").mkdir(parents=True)
+    (etc / "sources.list.d" / "debian.sources").write_text(DEBIAN_SOURCES)
+    (etc / "sources.list").write_text(UBUNTU_LIST)
+    script = layers.apt_mirror_script("http://mirror.example/m").replace("/etc/apt", str(etc))
+    script = script.replace("/tmp/tfci-apt-backup", str(tmp_path / "backup"))
+    during = subprocess.run(
+        [
+            "bash",
+            "-euc",
+            script + f"\ncat {etc}/sources.list.d/debian.sources {etc}/sources.list\ntfci_restore_sources",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "URIs: http://mirror.example/m/debian\n" in during
+    assert "URIs: http://mirror.example/m/debian-security\n" in during
+    assert "deb http://mirror.example/m/ubuntu/ jammy main" in during
+    assert "deb http://mirror.example/m/ubuntu/ jammy-security main" in during
+    assert "deb.debian.org" not in during
+    # Restored afterwards: the image keeps the distribution's own sources.
+    assert (etc / "sources.list.d" / "debian.sources").read_text() == DEBIAN_SOURCES
+    assert (etc / "sources.list").read_text() == UBUNTU_LIST
