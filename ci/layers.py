@@ -272,7 +272,13 @@ trap tfci_cleanup EXIT
         ctr = self._run(ctr, _sh(script), trust_ca=self.options.ca_bundle is not None)
         return ctr.without_mount("/var/cache/apt").without_mount("/var/lib/apt/lists")
 
-    def _pip_install(self, ctr: Container, spec: ImageSpec, requirements: Iterable[str]) -> Container:
+    def _pip_install(
+        self,
+        ctr: Container,
+        spec: ImageSpec,
+        requirements: Iterable[str],
+        extra_indexes: Iterable[str] = (),
+    ) -> Container:
         """pip install into the image's Python, with the spec's constraints on every pip layer."""
         from dagger import CacheSharingMode, dag
 
@@ -289,6 +295,7 @@ trap tfci_cleanup EXIT
             "install",
             "--constraint",
             CONSTRAINTS,
+            *(arg for index in extra_indexes for arg in ("--extra-index-url", index)),
             *requirements,
         ]
         ctr = ctr.with_mounted_cache(
@@ -410,7 +417,7 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
         return self._pip_install(ctr, spec, spec.jupyter_requirements)
 
     def tensorflow(self, ctr: Container, spec: ImageSpec) -> Container:
-        return self._pip_install(ctr, spec, [spec.tensorflow_requirement])
+        return self._pip_install(ctr, spec, [spec.tensorflow_requirement], spec.pip_extra_indexes)
 
     def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
         """context/ -> /init (boot, init step, supervisor, jupyter config, sshd drop-in)."""

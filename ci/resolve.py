@@ -148,6 +148,11 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
         labels=(),
         warnings=tuple(warnings),
         refusals=refusals,
+        pip_extra_indexes=(
+            (release.pip_cuda.index,)
+            if gpu.source == "pip" and release.pip_cuda is not None and release.pip_cuda.index
+            else ()
+        ),
     )
     return dataclasses.replace(spec, labels=oci_labels(table.image, spec))
 

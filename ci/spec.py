@@ -59,6 +59,9 @@ class ImageSpec:
     # Why a build must refuse this spec although plan may show it (e.g. a Miniconda installer whose
     # sha256 is not verified against a primary source). Empty means buildable.
     refusals: tuple[str, ...] = ()
+    # Package indexes the TensorFlow layer needs besides PyPI (or the --pip-index-url mirror):
+    # e.g. pypi.nvidia.com for the TensorRT pins of tensorflow[and-cuda] 2.14.x/2.15.0.
+    pip_extra_indexes: tuple[str, ...] = ()
 
     @property
     def is_gpu(self) -> bool:

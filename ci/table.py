@@ -34,6 +34,7 @@ TF_PACKAGES = ("tensorflow", "tensorflow-gpu", "tensorflow-cpu")
 AND_CUDA = "and-cuda"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*$")
 _MINICONDA_FILE = re.compile(r"^Miniconda3-py(?P<py>\d+)_[0-9][0-9A-Za-z._-]*-Linux-x86_64\.sh$")
@@ -91,6 +92,9 @@ class Packages:
 class PipCuda:
     cuda: str
     cudnn: str
+    # A package index the extra's pins need besides PyPI (2.14.x and 2.15.0 pin TensorRT wheels
+    # that only pypi.nvidia.com serves); None when PyPI alone resolves the extra.
+    index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -577,9 +581,11 @@ def _release(
     if row.has("pip_cuda"):
         if packages.pip_cuda is None:
             row.fail("pip_cuda", "needs packages.pip_cuda (the tensorflow[and-cuda] package) as well")
-        sub = _Row(row.file, f"{row.where}.pip_cuda", row.raw("pip_cuda"), ("cuda", "cudnn"))
+        sub = _Row(row.file, f"{row.where}.pip_cuda", row.raw("pip_cuda"), ("cuda", "cudnn"), ("index",))
         pip_cuda = PipCuda(
-            cuda=sub.version("cuda", parts=(2, 3)), cudnn=sub.version("cudnn", parts=(2, 3, 4))
+            cuda=sub.version("cuda", parts=(2, 3)),
+            cudnn=sub.version("cudnn", parts=(2, 3, 4)),
+            index=sub.opt_string("index", _HTTPS_URL, "an https:// package index URL"),
         )
         if not cudnn_compatible(pip_cuda.cudnn, cudnn):
             sub.fail(

@@ -175,6 +175,11 @@ TABLE_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
         _set(("rel:2.15.0", "pip_cuda", "cudnn"), "9.3.0.75"),
         (f"{R15}.pip_cuda", "field 'cudnn'", "same major"),
     ),
+    (
+        "pip-cuda-index-http",
+        _set(("rel:2.15.0", "pip_cuda", "index"), "http://pypi.nvidia.com"),
+        (f"{R15}.pip_cuda", "field 'index'", "https://"),
+    ),
     ("numpy-bad-spec", _set(("rel:2.15.0", "numpy"), "<<2"), (R15, "field 'numpy'", "PEP 440")),
     (
         "numpy-map-bad-key",

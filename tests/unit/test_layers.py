@@ -155,7 +155,13 @@ def test_gpu_pip_image_puts_nvcc_on_path(table: Table) -> None:
         ),
     )
     assert layers.image_path(spec).endswith("site-packages/nvidia/cuda_nvcc/bin")
-    assert "tensorflow[and-cuda]==2.15.0" in " ".join(record(spec, BuildOptions()).execs())
+    execs = record(spec, BuildOptions()).execs()
+    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)
+    # 2.15.0's extra pins TensorRT wheels only NVIDIA's index serves; only the TF layer uses it.
+    assert "--extra-index-url https://pypi.nvidia.com tensorflow[and-cuda]==2.15.0" in tf_exec
+    assert sum("pypi.nvidia.com" in e for e in execs) == 1
+    newer = resolve(table, dataclasses.replace(BuildRequest(tf="2.15.1", variant="gpu", cuda_source="pip")))
+    assert newer.pip_extra_indexes == ()
 
 
 def test_base_uses_the_pinned_digest(cpu_spec: ImageSpec) -> None:
