@@ -363,12 +363,17 @@ async def check_gpu_visible(run: Runner, options: BuildOptions) -> CheckResult:
         return CheckResult(
             name, "not-checked", "GPU presence NOT checked (no --require-gpu; the build host may have no GPU)"
         )
+    from dagger import QueryError
+
     ctr = run.image.experimental_with_all_gp_us()
-    out = await run.sh(
-        f"TF_CPP_MIN_LOG_LEVEL=3 {run.python} -c "
-        "'import tensorflow as tf; print(len(tf.config.list_physical_devices(\"GPU\")))'",
-        container=ctr,
-    )
+    try:
+        out = await run.sh(
+            f"TF_CPP_MIN_LOG_LEVEL=3 {run.python} -c "
+            "'import tensorflow as tf; print(len(tf.config.list_physical_devices(\"GPU\")))'",
+            container=ctr,
+        )
+    except QueryError as exc:  # e.g. "GPU support is not enabled, set _EXPERIMENTAL_DAGGER_GPU_SUPPORT"
+        return failed(name, f"--require-gpu: the engine cannot give the container a GPU: {tail(str(exc), 2)}")
     count = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
     if out.code != 0 or not count.isdigit() or int(count) == 0:
         return failed(name, f"--require-gpu: TensorFlow sees no GPU: {tail(out.both, 4)}")
