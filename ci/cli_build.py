@@ -140,14 +140,9 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
         help="push each image that passed every check as REGISTRY/REPO:<primary tag> "
         "(aliases move in promote)",
     )
-    group = parser.add_argument_group("registry access (for --publish)")
-    group.add_argument("--registry-user", metavar="USER", help="user for the --publish registry")
-    group.add_argument(
-        "--password-file",
-        type=Path,
-        metavar="FILE",
-        help="file holding the registry password (default: $REGISTRY_PASSWORD)",
-    )
+    from ci.cli_release import add_registry_credentials
+
+    add_registry_credentials(parser, "registry access (for --publish)")
     add_build_options(parser)
     add_run_flags(parser)
 

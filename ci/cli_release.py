@@ -29,9 +29,9 @@ class Promotion:
     targets: tuple[Reference, ...]
 
 
-def add_registry_auth(parser: argparse.ArgumentParser) -> None:
-    """Flags for registry credentials; the password itself never comes from a flag value."""
-    group = parser.add_argument_group("registry access")
+def add_registry_credentials(parser: argparse.ArgumentParser, title: str) -> argparse._ArgumentGroup:
+    """--registry-user and --password-file; the password itself never comes from a flag value."""
+    group = parser.add_argument_group(title)
     group.add_argument("--registry-user", metavar="USER", help="user for every registry named here")
     group.add_argument(
         "--password-file",
@@ -39,6 +39,12 @@ def add_registry_auth(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="file holding the registry password (default: $REGISTRY_PASSWORD)",
     )
+    return group
+
+
+def add_registry_auth(parser: argparse.ArgumentParser) -> None:
+    """Credentials plus the transport flags the promote client (not the engine) needs."""
+    group = add_registry_credentials(parser, "registry access")
     group.add_argument(
         "--registry-ca-cert", type=Path, metavar="PEM", help="extra CA bundle for https registries"
     )

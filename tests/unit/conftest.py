@@ -11,7 +11,10 @@ import pytest
 import yaml
 
 from ci.main import main
+from ci.resolve import resolve
+from ci.spec import ImageSpec
 from ci.table import DEFAULT_TABLE, Table, load_table
+from tests.e2e.specs import CPU_REQUEST
 
 RunCli = Callable[..., tuple[int, str, str]]
 WriteTable = Callable[[Any], Path]
@@ -20,6 +23,12 @@ WriteTable = Callable[[Any], Path]
 @pytest.fixture(scope="session")
 def table() -> Table:
     return load_table()
+
+
+@pytest.fixture
+def cpu_spec(table: Table) -> ImageSpec:
+    """The CPU image the e2e tests build (Debian 12, system Python), so unit rules check the same spec."""
+    return resolve(table, CPU_REQUEST)
 
 
 @pytest.fixture(scope="session")

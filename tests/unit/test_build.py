@@ -11,23 +11,14 @@ import pytest
 from ci.build import Publish, describe_exec_error, exit_code, export_path, publish_image, summary
 from ci.checks import CheckReport, CheckResult, failed, passed, tail
 from ci.errors import UserError
-from ci.resolve import BuildRequest, resolve
 from ci.spec import ImageSpec
-from ci.table import Table
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def spec(table: Table) -> ImageSpec:
-    return resolve(
-        table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
-    )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def spec(cpu_spec: ImageSpec) -> ImageSpec:
+    return cpu_spec
 
 
 def test_report_and_exit_codes(spec: ImageSpec) -> None:

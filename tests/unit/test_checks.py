@@ -12,9 +12,7 @@ from ci.checks import (
     parse_nvcc_release,
     root_password_locked,
 )
-from ci.resolve import BuildRequest, resolve
 from ci.spec import ImageSpec
-from ci.table import Table
 
 NVCC_12_2 = """nvcc: NVIDIA (R) Cuda compiler driver
 Copyright (c) 2005-2023 NVIDIA Corporation
@@ -34,10 +32,8 @@ CUDNN_HEADER = """#ifndef CUDNN_VERSION_H_
 
 
 @pytest.fixture
-def spec(table: Table) -> ImageSpec:
-    return resolve(
-        table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
-    )
+def spec(cpu_spec: ImageSpec) -> ImageSpec:
+    return cpu_spec
 
 
 def test_nvcc_release_parsing() -> None:

@@ -46,13 +46,6 @@ class Recorder:
 
 
 @pytest.fixture
-def cpu_spec(table: Table) -> ImageSpec:
-    return resolve(
-        table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
-    )
-
-
-@pytest.fixture
 def ca_options() -> BuildOptions:
     return BuildOptions(ca_bundle=HOST_CA)
 
