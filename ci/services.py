@@ -3,7 +3,7 @@
 Why a service and a separate client container: the image's promise is "docker run it, then ssh in,
 open JupyterLab under /jupyter/ and TensorBoard under /monitor/". Only the real boot path
 (boot.sh -> supervisord -> sshd/jupyter/tensorboard) proves that; running the programs by hand in
-a build container would not. The client (debian:bookworm + openssh-client, sshpass, curl) reaches
+a build container would not. The client (the image's own base + openssh-client, sshpass, curl) reaches
 the image by a service binding, exactly like a second machine on the network.
 
 Secrets: the root password and the Jupyter token are generated per run, handed to both sides as
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ci.checks import CheckReport, CheckResult, Output, failed, passed, tail
-from ci.layers import Layers
+from ci.layers import Layers, apt_cache_key
 from ci.options import BuildOptions
 from ci.spec import ImageSpec
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from dagger import Container, Service
 
 HOST = "tfimage"  # the service's host name inside the client container
-CLIENT_IMAGE = "debian:bookworm"
 CLIENT_PACKAGES = ("openssh-client", "sshpass", "curl", "ca-certificates")
 SUPERVISOR_CONF = "/init/supervisor/supervisord.conf"
 # Generous but bounded: first JupyterLab start builds its workspace, TensorBoard reloads every 5 s.
@@ -241,10 +240,12 @@ SERVICE_CHECKS: tuple[Callable[[Session], Awaitable[CheckResult]], ...] = (
 # --------------------------------------------------------------------------- session
 
 
-def client_container(options: BuildOptions) -> Container:
+def client_container(spec: ImageSpec, options: BuildOptions) -> Container:
+    """The image's own base plus an SSH/HTTP client: no second image to pull or pin."""
     from dagger import dag
 
-    return Layers(options).apt_install(dag.container().from_(CLIENT_IMAGE), "debian12", CLIENT_PACKAGES)
+    layers = Layers(options)
+    return layers.apt_install(layers.base(dag.container(), spec), apt_cache_key(spec), CLIENT_PACKAGES)
 
 
 async def start_session(image: Container, spec: ImageSpec, options: BuildOptions) -> Session:
@@ -252,7 +253,7 @@ async def start_session(image: Container, spec: ImageSpec, options: BuildOptions
 
     nonce = secrets.token_hex(8)
     keyed = (
-        client_container(options)
+        client_container(spec, options)
         .with_env_variable("TFCI_CHECK_NONCE", nonce)
         .with_exec(["sh", "-c", "mkdir -p /keys && ssh-keygen -q -t ed25519 -N '' -C tfci-check -f /keys/id"])
     )
