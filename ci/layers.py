@@ -67,6 +67,7 @@ SYSTEM_PYTHON_PACKAGES: tuple[str, ...] = ("python3", "python3-venv")
 BUILD_CA = "/tmp/tfci-build/ca.pem"  # noqa: S108 - a mount point, not a temp file we create
 CONSTRAINTS = "/tmp/tfci-build/constraints.txt"  # noqa: S108
 MINICONDA_INSTALLER = "/tmp/tfci-build/miniconda.sh"  # noqa: S108
+MINICONDA_CACHE = "/var/cache/tfci-miniconda"  # cache volume for downloaded installers
 CA_ENV_VARS: tuple[str, ...] = (
     "PIP_CERT",
     "SSL_CERT_FILE",
@@ -397,8 +398,22 @@ python3 -m venv {shlex.quote(spec.python_prefix)}
             mounts.append((MINICONDA_INSTALLER, dag.host().file(str(self.options.miniconda_file))))
             fetch = f"cp {MINICONDA_INSTALLER} /tmp/miniconda.sh"
         else:
-            url = self.options.miniconda_base_url + installer.filename
-            fetch = f"curl -fsSL --retry 3 -o /tmp/miniconda.sh {shlex.quote(url)}"
+            # Downloads land in a cache volume (never in a layer) and are re-verified on every use.
+            from dagger import CacheSharingMode
+
+            url = shlex.quote(self.options.miniconda_base_url + installer.filename)
+            cached = shlex.quote(f"{MINICONDA_CACHE}/{installer.filename}")
+            fetch = f"""
+if ! echo "{installer.sha256}  "{cached} | sha256sum -c - >/dev/null 2>&1; then
+  curl -fsSL --retry 3 -o {cached}.$$ {url}
+  mv {cached}.$$ {cached}
+fi
+cp {cached} /tmp/miniconda.sh"""
+            ctr = ctr.with_mounted_cache(
+                MINICONDA_CACHE,
+                dag.cache_volume("tfci-miniconda-installers"),
+                sharing=CacheSharingMode.SHARED,
+            )
         prefix = shlex.quote(spec.python_prefix)
         script = f"""
 {fetch}
@@ -411,7 +426,8 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
 [ "$have" = {shlex.quote(spec.python_version)} ] || {{
   echo "{installer.filename} ships Python $have, not {spec.python_version}" >&2; exit 1; }}
 """
-        return self._run(ctr, _sh(script), env=[("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes")], mounts=mounts)
+        ctr = self._run(ctr, _sh(script), env=[("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes")], mounts=mounts)
+        return ctr if self.options.miniconda_file is not None else ctr.without_mount(MINICONDA_CACHE)
 
     def jupyter(self, ctr: Container, spec: ImageSpec) -> Container:
         return self._pip_install(ctr, spec, spec.jupyter_requirements)

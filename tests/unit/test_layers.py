@@ -193,6 +193,21 @@ def test_miniconda_refusals(cpu_spec: ImageSpec, tmp_path: Path) -> None:
     assert ("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes") in env
 
 
+def test_miniconda_download_is_cached_outside_the_layer_and_always_verified(cpu_spec: ImageSpec) -> None:
+    rec = Recorder()
+    spec = _miniconda_spec(cpu_spec, "a" * 64)
+    options = BuildOptions(miniconda_base_url="https://mirror.example/miniconda")
+    Layers(options).python(rec, spec)  # type: ignore[arg-type]
+    script = rec.execs()[0]
+    assert "https://mirror.example/miniconda/Miniconda3-py311_24.1.2-0-Linux-x86_64.sh" in script
+    # the cached copy is reused only if its sha256 matches; the copy that runs is checked again
+    assert script.index("sha256sum -c") < script.index("curl") < script.index("cp /var/cache/tfci-miniconda")
+    assert script.rindex("sha256sum -c") < script.index("bash /tmp/miniconda.sh")
+    names = rec.names()
+    assert names.index("with_mounted_cache") < names.index("with_exec") < names.index("without_mount")
+    assert ("without_mount", ("/var/cache/tfci-miniconda",), {}) in rec.calls
+
+
 def test_spec_refusals_stop_the_build(cpu_spec: ImageSpec) -> None:
     refused = dataclasses.replace(cpu_spec, refusals=("installer sha256 is not from a primary source",))
     with pytest.raises(BuildRefused, match="primary source"):
