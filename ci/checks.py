@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ci.layers import site_packages
 from ci.options import BuildOptions
 from ci.spec import ImageSpec
 
@@ -255,12 +256,12 @@ async def check_no_cuda(run: Runner, options: BuildOptions) -> CheckResult:
 
 
 def _nvcc_locations(spec: ImageSpec) -> str:
-    site = f"{spec.python_prefix}/lib/python{spec.python_version}/site-packages"
+    site = site_packages(spec)
     return f"$(command -v nvcc) /usr/local/cuda/bin/nvcc {site}/nvidia/cuda_nvcc/bin/nvcc"
 
 
 def _ptxas_location(spec: ImageSpec) -> str:
-    return f"{spec.python_prefix}/lib/python{spec.python_version}/site-packages/nvidia/cuda_nvcc/bin/ptxas"
+    return f"{site_packages(spec)}/nvidia/cuda_nvcc/bin/ptxas"
 
 
 async def check_nvcc(run: Runner, options: BuildOptions) -> CheckResult:
@@ -333,7 +334,7 @@ async def check_cudnn(run: Runner, options: BuildOptions) -> CheckResult:
     name = "cuDNN matches the tag"
     want = run.spec.cudnn_version
     assert want is not None
-    site = f"{run.spec.python_prefix}/lib/python{run.spec.python_version}/site-packages"
+    site = site_packages(run.spec)
     out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python))
     probe = parse_cudnn_probe(out.stdout) if out.code == 0 else None
     if probe is None:
