@@ -166,17 +166,12 @@ def publish_from(args: argparse.Namespace) -> Publish | None:
 
 
 def selected_specs(args: argparse.Namespace) -> list[ImageSpec]:
-    from ci.main import load, resolve_selected, selected_request
+    """Like plan's selection, except that building every target must be asked for with --all."""
+    from ci import main
 
-    table, targets = load(args)
-    request = selected_request(args)
-    if args.all and request is not None:
-        raise UserError("--all builds every target; do not combine it with --tf/--python/... selectors")
-    if request is None:
-        if not args.all:
-            raise UserError("nothing selected: give --tf X.Y.Z (and optional selectors) or --all")
-        return list(targets)
-    return [resolve_selected(table, targets, request)]
+    if main.selected_request(args) is None and not args.all:
+        raise UserError("nothing selected: give --tf X.Y.Z (and optional selectors) or --all")
+    return list(main.selected_specs(args))
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -212,8 +207,6 @@ def run_build(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- test
 
-LABEL_PREFIX = "io.tfimages."
-
 
 def configure_test(parser: argparse.ArgumentParser) -> None:
     from ci.main import add_selectors
@@ -230,30 +223,35 @@ async def spec_from_labels(args: argparse.Namespace, labels: dict[str, str]) -> 
     """Without selectors, the image's own io.tfimages.* labels say what it claims to be."""
     from ci.main import load, resolve_selected
     from ci.resolve import BuildRequest
+    from ci.tags import LABEL_PREFIX
+
+    def label(name: str) -> str | None:
+        return labels.get(f"{LABEL_PREFIX}.{name}")
 
     table, targets = load(args)
-    tf = labels.get(f"{LABEL_PREFIX}tensorflow.version")
+    tf = label("tensorflow.version")
     if not tf:
-        raise UserError(f"{args.image}: no {LABEL_PREFIX}tensorflow.version label; select it with --tf ...")
-    variant = labels.get(f"{LABEL_PREFIX}variant")
-    cuda_source = labels.get(f"{LABEL_PREFIX}cuda.source")
+        raise UserError(f"{args.image}: no {LABEL_PREFIX}.tensorflow.version label; select it with --tf ...")
+    variant = label("variant")
+    cuda_source = label("cuda.source")
     request = BuildRequest(
         tf=tf,
-        python=labels.get(f"{LABEL_PREFIX}python.version"),
+        python=label("python.version"),
         variant=variant,
         cuda_source=cuda_source if variant == "gpu" else None,
-        os=labels.get(f"{LABEL_PREFIX}os") if cuda_source != "base" else None,
+        os=label("os") if cuda_source != "base" else None,
         gpu_base=labels.get("org.opencontainers.image.base.name") if cuda_source == "base" else None,
-        python_source=labels.get(f"{LABEL_PREFIX}python.source"),
+        python_source=label("python.source"),
     )
     return resolve_selected(table, targets, request)
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from ci.main import load, resolve_selected, selected_request
+    from ci import main
 
     options = options_from(args)
-    request = selected_request(args)
+    # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
+    selected = main.selected_specs(args)[0] if main.selected_request(args) is not None else None
 
     async def body() -> int:
         from dagger import QueryError, dag
@@ -266,11 +264,7 @@ def run_test(args: argparse.Namespace) -> int:
         except QueryError as exc:
             print(f"error: cannot pull {args.image}: {exc}", file=sys.stderr)
             return 1
-        if request is not None:
-            table, targets = load(args)
-            spec = resolve_selected(table, targets, request)
-        else:
-            spec = await spec_from_labels(args, labels)
+        spec = selected if selected is not None else await spec_from_labels(args, labels)
         claimed = labels.get("org.opencontainers.image.version")
         if claimed and claimed != spec.tag:
             print(f"warning: {args.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr)
