@@ -16,17 +16,16 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ci.checks import CheckReport, CheckResult, failed, passed, run_checks, tail
+from ci.checks import run_checks
 from ci.errors import UserError
 from ci.layers import CONTEXT_DIR, build_image
 from ci.options import BuildOptions
+from ci.report import CheckReport, failed, not_checked, passed, tail
 from ci.services import run_service_checks
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:
     from dagger import Container
-
-DEFAULT_JOBS = 2
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ async def check_image(
         await run_service_checks(image, spec, options, report)
         report.timings["service checks"] = time.monotonic() - started
     else:
-        report.add(CheckResult("service checks", "not-checked", "skipped (--skip-service-checks)"))
+        report.add(not_checked("service checks", "skipped (--skip-service-checks)"))
     return report
 
 
@@ -160,7 +159,7 @@ async def build_many(
     specs: Sequence[ImageSpec],
     options: BuildOptions,
     *,
-    jobs: int = DEFAULT_JOBS,
+    jobs: int,
     service_checks: bool = True,
     export: str | None = None,
     publish: Publish | None = None,

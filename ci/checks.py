@@ -11,79 +11,26 @@ each time (the engine would otherwise answer a repeated check from its cache).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
 import shlex
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ci.layers import site_packages
 from ci.options import BuildOptions
+from ci.report import CheckReport, CheckResult, failed, not_checked, passed, tail
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:
     from dagger import Container
-
-Status = Literal["pass", "fail", "not-checked"]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    status: Status
-    message: str
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "fail"
-
-
-@dataclass
-class CheckReport:
-    """All results for one image (build failures are recorded as a failed "build" result)."""
-
-    image: str
-    results: list[CheckResult] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
-    input_error: bool = False  # failed because of bad input (exit 2), not a broken image
-
-    def add(self, result: CheckResult) -> None:
-        self.results.append(result)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if r.failed]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def render(self) -> str:
-        marks = {"pass": "ok  ", "fail": "FAIL", "not-checked": "skip"}
-        took = ", ".join(f"{k} {v:.0f}s" for k, v in self.timings.items())
-        lines = [f"{self.image}: {'PASSED' if self.ok else 'FAILED'}" + (f" ({took})" if took else "")]
-        lines += [f"  [{marks[r.status]}] {r.name}: {r.message}" for r in self.results]
-        return "\n".join(lines)
-
-
-def passed(name: str, message: str) -> CheckResult:
-    return CheckResult(name, "pass", message)
-
-
-def failed(name: str, message: str) -> CheckResult:
-    return CheckResult(name, "fail", message)
-
-
-def tail(text: str, lines: int = 12) -> str:
-    """The last lines of a command's output: where the reason for a failure usually is."""
-    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-    return " | ".join(kept)
-
 
 # --------------------------------------------------------------------------- pure rules
 
@@ -361,8 +308,8 @@ async def check_built_with_cuda(run: Runner, options: BuildOptions) -> CheckResu
 async def check_gpu_visible(run: Runner, options: BuildOptions) -> CheckResult:
     name = "GPU visible to TensorFlow"
     if not options.require_gpu:
-        return CheckResult(
-            name, "not-checked", "GPU presence NOT checked (no --require-gpu; the build host may have no GPU)"
+        return not_checked(
+            name, "GPU presence NOT checked (no --require-gpu; the build host may have no GPU)"
         )
     from dagger import QueryError
 
@@ -463,9 +410,10 @@ async def run_checks(
 
     runner = Runner(image, spec)
     for check in checks if checks is not None else checks_for(spec):
+        started = time.monotonic()
         try:
             result = await check(runner, options)
         except QueryError as exc:  # the engine could not even run the check
             result = failed(check.__name__.removeprefix("check_"), f"engine error: {tail(str(exc), 4)}")
-        report.add(result)
+        report.add(dataclasses.replace(result, seconds=round(time.monotonic() - started, 2)))
     return report

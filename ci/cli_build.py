@@ -1,8 +1,7 @@
-"""`build` and `test` commands, registered in ci/main.py's COMMANDS.
+"""`build` and `test` commands (registered in ci/main.py's COMMANDS).
 
-Why a separate module: ci/main.py stays thin and engine-free; these commands import dagger inside
-their run functions, so `plan` and `matrix` never pay for it. Selection flags (--tf, --python, ...)
-and table loading are shared with plan through ci.main (imported lazily to avoid an import cycle).
+Why a separate module: these commands import dagger inside their run functions, so `plan` and
+`matrix` never pay for it. Image selection (--tf, --python, ...) comes from ci.select.
 
 Exit codes: 0 every image passed; 1 a build step or a check failed (summary on stdout); 2 bad input
 (UserError, printed by ci.main as one line).
@@ -16,15 +15,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ci import select
+from ci.cli_release import add_registry_credentials
 from ci.errors import UserError
 from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 
 if TYPE_CHECKING:
     from ci.build import Publish
     from ci.spec import ImageSpec
-
-# (name, help, configure, run): ci.main wraps each tuple in its Command.
-CommandTuple = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +33,6 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--pip-index-url", metavar="URL", help="PyPI replacement for the pip layers")
     group.add_argument("--pip-extra-index-url", metavar="URL", help="extra index for the pip layers")
-    group.add_argument(
-        "--conda-channel", metavar="CHANNEL", action="append", default=[], help="conda channel (repeatable)"
-    )
     group.add_argument(
         "--miniconda-base-url",
         metavar="URL",
@@ -71,7 +66,6 @@ def options_from(args: argparse.Namespace) -> BuildOptions:
         apt_mirror=args.apt_mirror,
         pip_index_url=args.pip_index_url,
         pip_extra_index_url=args.pip_extra_index_url,
-        conda_channels=tuple(args.conda_channel),
         miniconda_base_url=args.miniconda_base_url,
         miniconda_file=args.miniconda_file,
         ca_bundle=args.ca_cert,
@@ -127,10 +121,7 @@ def _run_async(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> 
 
 
 def configure_build(parser: argparse.ArgumentParser) -> None:
-    from ci.main import add_selectors
-
-    add_selectors(parser)
-    parser.add_argument("--all", action="store_true", help="build every entry of targets: in versions.yaml")
+    select.add_selectors(parser)
     parser.add_argument(
         "--export", metavar="FILE", help="write an OCI tarball (with several images FILE must contain {tag})"
     )
@@ -140,8 +131,6 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
         help="push each image that passed every check as REGISTRY/REPO:<primary tag> "
         "(aliases move in promote)",
     )
-    from ci.cli_release import add_registry_credentials
-
     add_registry_credentials(parser, "registry access (for --publish)")
     add_build_options(parser)
     add_run_flags(parser)
@@ -165,20 +154,11 @@ def publish_from(args: argparse.Namespace) -> Publish | None:
     )
 
 
-def selected_specs(args: argparse.Namespace) -> list[ImageSpec]:
-    """Like plan's selection, except that building every target must be asked for with --all."""
-    from ci import main
-
-    if main.selected_request(args) is None and not args.all:
-        raise UserError("nothing selected: give --tf X.Y.Z (and optional selectors) or --all")
-    return list(main.selected_specs(args))
-
-
 def run_build(args: argparse.Namespace) -> int:
     options = options_from(args)
     jobs = _jobs(args)
     publish = publish_from(args)
-    specs = selected_specs(args)
+    specs = list(select.selected_specs(args, explicit=True))
     if args.export:
         from ci.build import export_path
 
@@ -209,49 +189,24 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def configure_test(parser: argparse.ArgumentParser) -> None:
-    from ci.main import add_selectors
-
     parser.add_argument(
         "image", metavar="IMAGE_REF", help="a built or published image, e.g. 127.0.0.1:5000/tensorflow:TAG"
     )
-    add_selectors(parser)
+    select.add_selectors(parser, with_all=False)
     add_build_options(parser)
     add_run_flags(parser)
 
 
-async def spec_from_labels(args: argparse.Namespace, labels: dict[str, str]) -> ImageSpec:
+def spec_from_labels(args: argparse.Namespace, labels: dict[str, str]) -> ImageSpec:
     """Without selectors, the image's own io.tfimages.* labels say what it claims to be."""
-    from ci.main import load, resolve_selected
-    from ci.resolve import BuildRequest
-    from ci.tags import LABEL_PREFIX
-
-    def label(name: str) -> str | None:
-        return labels.get(f"{LABEL_PREFIX}.{name}")
-
-    table, targets = load(args)
-    tf = label("tensorflow.version")
-    if not tf:
-        raise UserError(f"{args.image}: no {LABEL_PREFIX}.tensorflow.version label; select it with --tf ...")
-    variant = label("variant")
-    cuda_source = label("cuda.source")
-    request = BuildRequest(
-        tf=tf,
-        python=label("python.version"),
-        variant=variant,
-        cuda_source=cuda_source if variant == "gpu" else None,
-        os=label("os") if cuda_source != "base" else None,
-        gpu_base=labels.get("org.opencontainers.image.base.name") if cuda_source == "base" else None,
-        python_source=label("python.source"),
-    )
-    return resolve_selected(table, targets, request)
+    table, targets = select.load(args)
+    return select.resolve_selected(table, targets, select.request_from_labels(labels, args.image))
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from ci import main
-
     options = options_from(args)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
-    selected = main.selected_specs(args)[0] if main.selected_request(args) is not None else None
+    selected = select.selected_specs(args)[0] if select.selected_request(args) is not None else None
 
     async def body() -> int:
         from dagger import QueryError, dag
@@ -264,7 +219,7 @@ def run_test(args: argparse.Namespace) -> int:
         except QueryError as exc:
             print(f"error: cannot pull {args.image}: {exc}", file=sys.stderr)
             return 1
-        spec = selected if selected is not None else await spec_from_labels(args, labels)
+        spec = selected if selected is not None else spec_from_labels(args, labels)
         claimed = labels.get("org.opencontainers.image.version")
         if claimed and claimed != spec.tag:
             print(f"warning: {args.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr)
@@ -286,11 +241,3 @@ class _Label:
     def __init__(self, name: str, value: str) -> None:
         self.name = name
         self.value = value
-
-
-# --------------------------------------------------------------------------- wiring
-
-COMMANDS: tuple[CommandTuple, ...] = (
-    ("build", "build images, check them (and their services), optionally export", configure_build, run_build),
-    ("test", "re-run every check on an already built or published image", configure_test, run_test),
-)

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci import select
 from ci.errors import UserError
 from ci.registry import Credentials, Reference, RegistryClient, RegistryError, parse_reference
 from ci.spec import ImageSpec
@@ -95,6 +96,7 @@ def client_from_args(args: argparse.Namespace, registries: set[str]) -> Registry
 
 
 def configure_promote(parser: argparse.ArgumentParser) -> None:
+    select.add_selectors(parser)
     parser.add_argument(
         "--from",
         dest="source_repo",
@@ -144,7 +146,9 @@ def promote(client: RegistryClient, plans: list[Promotion]) -> list[dict[str, st
     return results
 
 
-def run_promote(args: argparse.Namespace, specs: tuple[ImageSpec, ...]) -> int:
+def run_promote(args: argparse.Namespace) -> int:
+    """Copy tested images (by digest) to the release repository and move their aliases."""
+    specs = select.selected_specs(args)
     source = parse_repository(args.source_repo, "--from")
     target = parse_repository(args.target_repo, "--to")
     client = client_from_args(args, {source.registry, target.registry})

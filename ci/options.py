@@ -18,9 +18,6 @@ from ci.errors import UserError
 
 DEFAULT_MINICONDA_BASE_URL = "https://repo.anaconda.com/miniconda/"
 
-# A conda channel: a bare name ("conda-forge", "defaults") or an http(s) URL.
-_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
 
 def _check_url(flag: str, value: str, *, require_slash: bool = False) -> str:
     """Return value when it is an http(s) URL with a host and no whitespace, else UserError."""
@@ -47,8 +44,6 @@ class BuildOptions:
     apt_mirror: base URL serving /debian, /debian-security and/or /ubuntu (e.g.
         "http://mirror.example/"); used while apt runs, the image keeps the distribution's sources.
     pip_index_url / pip_extra_index_url: PyPI replacement / addition for the pip layers only.
-    conda_channels: channels for conda steps of the build (none today besides the installer
-        itself); validated so a typo fails before a long build.
     miniconda_base_url: where `spec.miniconda.filename` is downloaded from.
     miniconda_file: a local installer used instead of downloading; still sha256-checked.
     ca_bundle: PEM bundle trusted by the build's network steps only (mounted for those execs,
@@ -61,7 +56,6 @@ class BuildOptions:
     apt_mirror: str | None = None
     pip_index_url: str | None = None
     pip_extra_index_url: str | None = None
-    conda_channels: tuple[str, ...] = ()
     miniconda_base_url: str = DEFAULT_MINICONDA_BASE_URL
     miniconda_file: Path | None = None
     ca_bundle: Path | None = None
@@ -76,14 +70,6 @@ class BuildOptions:
             _check_url("--pip-index-url", self.pip_index_url)
         if self.pip_extra_index_url is not None:
             _check_url("--pip-extra-index-url", self.pip_extra_index_url)
-        for channel in self.conda_channels:
-            if "://" in channel:
-                _check_url("--conda-channel", channel)
-            elif not _CHANNEL_NAME.match(channel):
-                raise UserError(
-                    f"--conda-channel {channel!r}: expected a channel name (e.g. conda-forge) "
-                    "or an http(s) URL"
-                )
         object.__setattr__(
             self,
             "miniconda_base_url",

@@ -13,17 +13,20 @@ inside the engine; only the public half leaves it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
 
-from ci.checks import CheckReport, CheckResult, Output, failed, passed, tail
+from ci.checks import Output
 from ci.layers import Layers, apt_cache_key
 from ci.options import BuildOptions
+from ci.report import CheckReport, CheckResult, failed, passed, tail
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:
@@ -293,11 +296,12 @@ async def run_service_checks(
         return report
     try:
         for check in SERVICE_CHECKS:
+            started = time.monotonic()
             try:
                 result = await check(session)
             except (QueryError, TimeoutError) as exc:
                 result = failed(check.__name__.removeprefix("check_"), f"error: {tail(str(exc), 4)}")
-            report.add(result)
+            report.add(dataclasses.replace(result, seconds=round(time.monotonic() - started, 2)))
     finally:
         with anyio.move_on_after(60, shield=True):
             await session.service.stop(kill=True)

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from ci import layers
-from ci.checks import COMMON_CHECKS, CPU_CHECKS, Check, CheckReport, Runner, run_checks
+from ci.checks import COMMON_CHECKS, CPU_CHECKS, Check, Runner, run_checks
 from ci.layers import CA_ENV_VARS, build_image
+from ci.report import CheckReport
 from ci.services import run_service_checks
 from tests.e2e import specs
 from tests.e2e.oci import layer_digests

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from ci.build import build_and_check
-from ci.checks import CheckReport, check_gpu_visible, run_checks
+from ci.checks import check_gpu_visible, run_checks
 from ci.layers import build_image
+from ci.report import CheckReport
 from tests.e2e import specs
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ci.build import Publish, describe_exec_error, exit_code, export_path, publish_image, summary
-from ci.checks import CheckReport, CheckResult, failed, passed, tail
 from ci.errors import UserError
+from ci.report import CheckReport, CheckResult, failed, passed, tail
 from ci.spec import ImageSpec
 
 pytestmark = pytest.mark.anyio

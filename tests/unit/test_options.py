@@ -27,8 +27,6 @@ def test_defaults_are_valid() -> None:
         ({"pip_index_url": "pypi.org/simple"}, "--pip-index-url 'pypi.org/simple'"),
         ({"pip_extra_index_url": "https://a b"}, "--pip-extra-index-url"),
         ({"miniconda_base_url": "file:///x"}, "--miniconda-base-url"),
-        ({"conda_channels": ("conda forge",)}, "--conda-channel 'conda forge': expected a channel name"),
-        ({"conda_channels": ("ftp://x/y",)}, "--conda-channel"),
         (
             {"miniconda_file": Path("/nonexistent/installer.sh")},
             "--miniconda-file /nonexistent/installer.sh: no such file",
@@ -61,7 +59,6 @@ def test_values_are_normalised(tmp_path: Path) -> None:
         miniconda_file=installer,
         ca_bundle=HOST_CA,
         bake_ca=True,
-        conda_channels=("conda-forge", "https://mirror.example/conda/main"),
     )
     assert options.apt_mirror == "http://mirror.example"
     assert options.miniconda_base_url == "https://mirror.example/miniconda/"
