@@ -31,7 +31,7 @@ CONTRACT_ENV_FILE = "/etc/tfimage/contract.env"  # generated from this module by
 SYNC_DIR = "/sync"
 ROOT_PASSWORD_FILE = f"{SYNC_DIR}/root-passwd"  # "root:PASSWORD", applied once then deleted
 AUTHORIZED_KEYS_FILE = f"{SYNC_DIR}/authorized_keys"
-JUPYTER_TOKEN_FILE = "/root/.jupyter/token"
+JUPYTER_TOKEN_FILE = "/root/.jupyter/token"  # noqa: S105 - a path, not a token
 TENSORBOARD_LOGDIR = "/root/tensorboard-logs"
 SUPERVISOR_LOG_DIR = "/var/log/supervisor"
 
@@ -52,10 +52,10 @@ TENSORBOARD = Service("tensorboard", 6006, "/monitor/", "TensorBoard /monitor/")
 SERVICES: tuple[Service, ...] = (SSH, JUPYTER, TENSORBOARD)
 
 # Operator inputs (container environment) the runtime reads; documented in context/README.md.
-ENV_ROOT_PASSWORD = "ROOT_PASSWORD"
+ENV_ROOT_PASSWORD = "ROOT_PASSWORD"  # noqa: S105 - variable names, not secrets
 ENV_SSH_PUBLIC_KEY = "SSH_PUBLIC_KEY"
-ENV_JUPYTER_TOKEN = "JUPYTER_TOKEN"
-ENV_JUPYTER_ALLOW_NO_TOKEN = "JUPYTER_ALLOW_NO_TOKEN"
+ENV_JUPYTER_TOKEN = "JUPYTER_TOKEN"  # noqa: S105
+ENV_JUPYTER_ALLOW_NO_TOKEN = "JUPYTER_ALLOW_NO_TOKEN"  # noqa: S105
 OPERATOR_ENV: tuple[str, ...] = (
     ENV_ROOT_PASSWORD,
     ENV_SSH_PUBLIC_KEY,
