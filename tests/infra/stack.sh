@@ -14,6 +14,7 @@ set -euo pipefail
 INFRA=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ENGINE=$INFRA/engine/engine.sh
 REGISTRY=$INFRA/registry/registry.sh
+REALISTIC=$INFRA/registry/realistic.sh
 BASE=$INFRA/baseimage/build-debian.sh
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -23,7 +24,7 @@ cmd_up() {
   t0=$(date +%s)
   t=$(date +%s); bash "$REGISTRY" install; bash "$ENGINE" install
   log "install: $(( $(date +%s) - t ))s"
-  t=$(date +%s); bash "$REGISTRY" start --auth
+  t=$(date +%s); bash "$REGISTRY" start --auth; bash "$REALISTIC" start
   log "registries up: $(( $(date +%s) - t ))s"
   t=$(date +%s); bash "$BASE"
   log "base image ready: $(( $(date +%s) - t ))s"
@@ -35,12 +36,13 @@ cmd_up() {
 cmd_down() {
   local rc=0
   bash "$ENGINE" stop || rc=1
+  bash "$REALISTIC" stop || rc=1
   bash "$REGISTRY" stop || rc=1
   return $rc
 }
 
 cmd_status() {
-  bash "$ENGINE" status && bash "$REGISTRY" status >/dev/null 2>&1
+  bash "$ENGINE" status && bash "$REGISTRY" status >/dev/null 2>&1 && bash "$REALISTIC" status >/dev/null 2>&1
 }
 
 cmd_env() {
@@ -53,6 +55,7 @@ cmd_env() {
   echo "export TFCI_AUTH_REGISTRY=$auth"
   echo "export TFCI_AUTH_USER=$user"
   echo "export TFCI_AUTH_PASSWORD_FILE=$pwfile"
+  bash "$REALISTIC" env
 }
 
 case "${1:-}" in

@@ -136,6 +136,10 @@ EOF
   http = true
   insecure = true
 EOF
+  # The realistic (TLS, token-auth) test registries: trust their test CA (registry/realistic.sh).
+  if [ -s "$TFCI_STATE/registry/realistic/engine-registries.toml" ]; then
+    cat "$TFCI_STATE/registry/realistic/engine-registries.toml" >>"$STATE_DIR/etc-dagger/engine.toml"
+  fi
 }
 
 cmd_start() {

@@ -85,7 +85,7 @@ disable_package_service() {
 
 cmd_install() {
   local t0; t0=$(date +%s)
-  apt_install docker-registry apache2-utils curl ca-certificates openssl
+  apt_install docker-registry apache2-utils curl ca-certificates openssl nginx-light skopeo
   disable_package_service
   [ -x "$REGISTRY_BIN" ] || die "$REGISTRY_BIN missing after install"
   log "install done in $(( $(date +%s) - t0 ))s ($("$REGISTRY_BIN" --version 2>/dev/null | awk '{print $NF}'))"
