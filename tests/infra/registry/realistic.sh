@@ -106,8 +106,8 @@ stop_pidfile() {
 }
 
 wait_https() { # url expected_code what
-  local i code
-  for i in $(seq 1 100); do
+  local code
+  for _ in $(seq 1 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$TLS/ca.crt" "$1" || true)
     [ "$code" = "$2" ] && return 0
     sleep 0.1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import secrets
@@ -46,7 +47,9 @@ ALLOWED_ACTIONS = frozenset({"pull", "push", "delete"})
 
 
 class TokenService:
-    def __init__(self, service: str, issuer: str, users: dict[str, str], key_pem: bytes, cert_pem: bytes) -> None:
+    def __init__(
+        self, service: str, issuer: str, users: dict[str, str], key_pem: bytes, cert_pem: bytes
+    ) -> None:
         self.service = service
         self.issuer = issuer
         self.users = users
@@ -97,7 +100,7 @@ class TokenService:
 
 def make_handler(svc: TokenService) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: object) -> None:
             """Silence the default access log: it would print the query only, we log JSON below."""
 
         def _log(self, **fields: object) -> None:
@@ -113,7 +116,7 @@ def make_handler(svc: TokenService) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path != "/token":
                 self._reply(404, {"errors": [{"code": "NOT_FOUND", "message": url.path}]})
@@ -175,10 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     context.load_cert_chain(args.tls_cert, args.tls_key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     print(json.dumps({"event": "listening", "listen": args.listen, "service": args.service}), flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
