@@ -8,9 +8,10 @@ readable lines (the failing command and the last lines of its stderr), never a t
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,29 +21,13 @@ from ci.checks import run_checks
 from ci.errors import UserError
 from ci.layers import CONTEXT_DIR, build_image
 from ci.options import BuildOptions
-from ci.report import CheckReport, failed, not_checked, passed, tail
+from ci.preflight import Publish
+from ci.report import CheckReport, PushedImage, failed, not_checked, passed, tail
 from ci.services import run_service_checks
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:
     from dagger import Container
-
-
-@dataclass(frozen=True)
-class Publish:
-    """Where a passing image is pushed (`{repository}:{spec.tag}`) and with which credentials.
-
-    Why only the primary tag: floating aliases move in `promote`, after a release engineer (or a
-    green pipeline) accepts the tested digests; a build never moves `latest`.
-    """
-
-    registry: str  # host[:port], the key for registry auth
-    repository: str  # registry/path, without a tag
-    user: str | None = None
-    password: str | None = None  # handed to the engine as a secret, never printed
-
-    def __repr__(self) -> str:  # keep the password out of tracebacks and debug prints
-        return f"Publish({self.repository!r}, user={self.user!r})"
 
 
 def describe_exec_error(exc: BaseException) -> str:
@@ -60,6 +45,13 @@ def describe_exec_error(exc: BaseException) -> str:
         step = step[:157] + "..."
     output = getattr(exc, "stderr", "") or getattr(exc, "stdout", "") or ""
     return f"step `{step}` exited {getattr(exc, 'exit_code', '?')}: {tail(output, 15)}"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An engine error as one short line: tracing noise removed, whitespace collapsed."""
+    text = re.sub(r"\s*\[traceparent:[0-9a-f-]+\]", "", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def export_path(template: str, spec: ImageSpec, several: bool) -> Path:
@@ -104,7 +96,7 @@ async def build_and_check(
     """Build one image, check it, then export/publish it only when every check passed. Never raises."""
     from dagger import ExecError, QueryError
 
-    report = CheckReport(spec.tag)
+    report = CheckReport(spec.tag, tags=spec.all_tags)
     started = time.monotonic()
     try:
         image = await build_image(spec, options, context_dir=context_dir).sync()
@@ -144,15 +136,18 @@ async def publish_image(image: Container, spec: ImageSpec, publish: Publish, rep
     if not report.ok:
         report.add(failed("publish", f"{target} not published: the image failed its checks"))
         return
-    if publish.user and publish.password:
-        secret = dag.set_secret(f"registry-password-{publish.registry}", publish.password)
-        image = image.with_registry_auth(publish.registry, publish.user, secret)
+    if publish.credentials is not None:
+        secret = dag.set_secret(f"registry-password-{publish.registry}", publish.credentials.password)
+        image = image.with_registry_auth(publish.registry, publish.credentials.username, secret)
+    started = time.monotonic()
     try:
         pushed = await image.publish(target)
     except QueryError as exc:
-        report.add(failed("publish", f"push to {target} failed: {tail(str(exc), 4)}"))
+        report.add(failed("publish", f"push to {target} failed: {one_line(str(exc))}"))
         return
-    report.add(passed("publish", pushed))
+    _, _, digest = pushed.partition("@")
+    report.pushed = PushedImage(publish.repository, spec.tag, digest)
+    report.add(dataclasses.replace(passed("publish", pushed), seconds=round(time.monotonic() - started, 2)))
 
 
 async def build_many(
@@ -187,7 +182,7 @@ async def build_many(
                     context_dir=context_dir,
                 )
             except Exception as exc:  # one image's surprise must not cancel the others
-                report = CheckReport(spec.tag)
+                report = CheckReport(spec.tag, tags=spec.all_tags)
                 report.add(failed("pipeline", f"{type(exc).__name__}: {tail(str(exc), 6)}"))
             reports[index] = report
             if progress:
@@ -209,7 +204,7 @@ async def retest_image(
     name: str | None = None,
 ) -> CheckReport:
     """Re-run every check against an already built (or published) image."""
-    report = CheckReport(name or spec.tag)
+    report = CheckReport(name or spec.tag, tags=spec.all_tags)
     return await check_image(image, spec, options, report, service_checks=service_checks)
 
 

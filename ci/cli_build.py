@@ -10,35 +10,38 @@ Exit codes: 0 every image passed; 1 a build step or a check failed (summary on s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from ci import select
-from ci.cli_release import add_registry_credentials
+from ci.cli_release import PUBLISH, add_registry_credentials, credentials, registries_from
 from ci.errors import UserError
-from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
+from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions, has_credentials, redact
+from ci.preflight import (
+    PreflightFailed,
+    Publish,
+    check_export_path,
+    check_registry,
+    check_report_dir,
+    publish_target,
+)
+from ci.report import write_results
 
 if TYPE_CHECKING:
-    from ci.build import Publish
     from ci.spec import ImageSpec
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     """Flags that become BuildOptions (where packages come from, which CA to trust)."""
-    group = parser.add_argument_group("package sources and trust (build-time only unless --bake-ca)")
-    group.add_argument(
-        "--apt-mirror", metavar="URL", help="base URL serving /debian, /debian-security, /ubuntu"
+    group = parser.add_argument_group(
+        "package sources and trust (build-time only unless --bake-ca); a URL that carries "
+        "credentials goes in the TFCI_* variable named in its help, never in a flag"
     )
-    group.add_argument("--pip-index-url", metavar="URL", help="PyPI replacement for the pip layers")
-    group.add_argument("--pip-extra-index-url", metavar="URL", help="extra index for the pip layers")
-    group.add_argument(
-        "--miniconda-base-url",
-        metavar="URL",
-        default=DEFAULT_MINICONDA_BASE_URL,
-        help=f"where Miniconda installers are downloaded from (default {DEFAULT_MINICONDA_BASE_URL})",
-    )
+    for flag, what in URL_FLAGS.items():
+        group.add_argument(flag, metavar="URL", help=f"{what} (or ${_url_env(flag)})")
     group.add_argument(
         "--miniconda-file", metavar="FILE", type=Path, help="local installer (still sha256-verified)"
     )
@@ -61,12 +64,51 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_report_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        metavar="DIR",
+        help="write the run's results there: index.json (every tag, pushed digest, check results; "
+        "what `promote --results` reads)",
+    )
+
+
+URL_FLAGS = {
+    "--apt-mirror": "base URL serving /debian, /debian-security, /ubuntu",
+    "--pip-index-url": "PyPI replacement for the pip layers",
+    "--pip-extra-index-url": "extra index for the pip layers",
+    "--miniconda-base-url": f"where Miniconda installers come from (default {DEFAULT_MINICONDA_BASE_URL})",
+}
+
+
+def _url_env(flag: str) -> str:
+    return "TFCI_" + flag.lstrip("-").replace("-", "_").upper()
+
+
+def url_option(args: argparse.Namespace, flag: str) -> str | None:
+    """A mirror URL from its flag or, when it carries credentials, from its TFCI_* variable.
+
+    Why not a flag: a flag value is visible to every user in `ps` and lands in shell history and
+    CI logs; a token in it would leak before the build even starts.
+    """
+    value: str | None = getattr(args, flag.lstrip("-").replace("-", "_"))
+    if value is not None:
+        if has_credentials(value):
+            raise UserError(
+                f"{flag} {redact(value)!r}: the URL carries credentials; a flag value shows in `ps` "
+                f"and shell history, so put it in ${_url_env(flag)} instead"
+            )
+        return value
+    return os.environ.get(_url_env(flag)) or None
+
+
 def options_from(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(
-        apt_mirror=args.apt_mirror,
-        pip_index_url=args.pip_index_url,
-        pip_extra_index_url=args.pip_extra_index_url,
-        miniconda_base_url=args.miniconda_base_url,
+        apt_mirror=url_option(args, "--apt-mirror"),
+        pip_index_url=url_option(args, "--pip-index-url"),
+        pip_extra_index_url=url_option(args, "--pip-extra-index-url"),
+        miniconda_base_url=url_option(args, "--miniconda-base-url") or DEFAULT_MINICONDA_BASE_URL,
         miniconda_file=args.miniconda_file,
         ca_bundle=args.ca_cert,
         bake_ca=args.bake_ca,
@@ -81,40 +123,9 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _run_async(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> int:
-    """Connect to the engine, run body, turn connection problems into one readable line."""
-    import subprocess
+    from ci.session import run_session
 
-    import anyio
-    import dagger
-
-    from ci.session import session_log
-
-    result: list[int] = []
-
-    async def main(log: TextIO) -> int:
-        async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
-            result.append(await body())
-        return result[0]
-
-    with session_log(sys.stderr, verbose=args.log) as (log, log_path):
-        try:
-            code = anyio.run(main, log)
-        except subprocess.TimeoutExpired:
-            # Guard only: ci.session keeps the CLI's output drained, which is what made closes hang.
-            if not result:
-                print("error: the Dagger engine session timed out", file=sys.stderr)
-                return 1
-            print("warning: the engine session did not close in time; results are complete", file=sys.stderr)
-            code = result[0]
-        except dagger.ClientConnectionError as exc:
-            print(f"error: cannot reach the Dagger engine: {exc}", file=sys.stderr)
-            code = 1
-        except dagger.ProvisionError as exc:
-            print(f"error: cannot start the Dagger engine session: {exc}", file=sys.stderr)
-            code = 1
-    if code != 0 and log_path is not None:
-        print(f"engine progress log: {log_path}", file=sys.stderr)
-    return code
+    return run_session(body, verbose=args.log)
 
 
 # --------------------------------------------------------------------------- build
@@ -134,24 +145,35 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     add_registry_credentials(parser, "registry access (for --publish)")
     add_build_options(parser)
     add_run_flags(parser)
+    add_report_flag(parser)
 
 
 def publish_from(args: argparse.Namespace) -> Publish | None:
-    """Validate --publish and read the password before any build starts (nothing half-published)."""
-    from ci.build import Publish
-    from ci.cli_release import parse_repository, registry_password
-
+    """Validate --publish and its credentials before any build starts (nothing half-published)."""
     if args.publish is None:
-        if args.registry_user:
-            raise UserError("--registry-user is only used with --publish REGISTRY/REPO")
+        for flag, value in (
+            ("--registry-user", args.registry_user),
+            ("--password-file", args.password_file),
+            ("--authfile", args.authfile),
+            ("--registry-ca-cert", args.registry_ca_cert),
+            ("--plain-http", args.plain_http),
+        ):
+            if value:
+                raise UserError(f"{flag} is only used with --publish REGISTRY/REPO")
         return None
-    repo = parse_repository(args.publish, "--publish")
-    return Publish(
-        repo.registry,
-        f"{repo.registry}/{repo.repository}",
-        user=args.registry_user,
-        password=registry_password(args),
-    )
+    return publish_target(args.publish, credentials(args, PUBLISH))
+
+
+def preflight(args: argparse.Namespace, publish: Publish | None) -> str | None:
+    """Registry reachability and credentials, in seconds: the one-line reason to stop, or None."""
+    if publish is None:
+        return None
+    with registries_from(args) as registries:
+        try:
+            check_registry(registries, publish)
+        except PreflightFailed as err:
+            return str(err)
+    return None
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -159,11 +181,18 @@ def run_build(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     publish = publish_from(args)
     specs = list(select.selected_specs(args, explicit=True))
+    report_dir: Path | None = args.report_dir
+    if report_dir is not None:
+        check_report_dir(report_dir)
     if args.export:
         from ci.build import export_path
 
         for spec in specs:  # validate the file name before hours of building
-            export_path(args.export, spec, len(specs) > 1)
+            check_export_path(export_path(args.export, spec, len(specs) > 1))
+    problem = preflight(args, publish)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     for spec in specs:
         for warning in spec.warnings:
             print(f"warning: {spec.tag}: {warning}", file=sys.stderr)
@@ -180,6 +209,8 @@ def run_build(args: argparse.Namespace) -> int:
             publish=publish,
         )
         print(summary(reports))
+        if report_dir is not None:
+            print(f"results: {write_results(report_dir, reports)}")
         return exit_code(reports)
 
     return _run_async(args, body)

@@ -1,16 +1,18 @@
-"""`promote`: release engineers move tested images to release names without rebuilding.
+"""`promote`, and the registry flags `build --publish` shares with it.
 
-Why a separate step: CI builds, checks and publishes each image under its primary tag in a
-staging repository; only after a human (or a green pipeline) says so are those exact digests
-copied to the release repository and the floating aliases (`2.15-gpu`, `latest-gpu`, ...) moved.
-Every source is resolved to a digest before anything is written, so a missing or bad source
-stops the run with nothing half-promoted.
+Why credentials per registry: staging and release are often different registries (or owners) with
+different tokens, and a token must only ever reach the registry it belongs to. So the source and the
+target each get their own user and password (`--from-user` / `--to-user`, passwords from the
+environment or a file, never a flag value), or an auth file in the Docker/containers format (what
+`docker login` / `skopeo login` already wrote), which is keyed by registry.
+
+Exit codes: 0 every tag promoted (or already there); 1 a registry refused or failed (journal says
+what moved); 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -18,34 +20,41 @@ from pathlib import Path
 
 from ci import select
 from ci.errors import UserError
-from ci.registry import Credentials, Reference, RegistryClient, RegistryError, parse_reference
+from ci.registry import (
+    Credentials,
+    Registries,
+    RegistryError,
+    parse_repository,
+    read_password_file,
+)
+from ci.release import Journal, plan_from_results, plan_from_tags, promote
+from ci.report import RunResult, read_results
 from ci.spec import ImageSpec
+
+DEFAULT_JOURNAL = "promote-journal.json"
 
 
 @dataclass(frozen=True)
-class Promotion:
-    spec: ImageSpec
-    source: Reference
-    digest: str
-    targets: tuple[Reference, ...]
+class CredentialFlags:
+    """Names of one registry's credential flags and password variable, for messages."""
+
+    user_flag: str
+    file_flag: str
+    env: str
 
 
-def add_registry_credentials(parser: argparse.ArgumentParser, title: str) -> argparse._ArgumentGroup:
-    """--registry-user and --password-file; the password itself never comes from a flag value."""
-    group = parser.add_argument_group(title)
-    group.add_argument("--registry-user", metavar="USER", help="user for every registry named here")
+PUBLISH = CredentialFlags("--registry-user", "--password-file", "REGISTRY_PASSWORD")
+SOURCE = CredentialFlags("--from-user", "--from-password-file", "FROM_REGISTRY_PASSWORD")
+TARGET = CredentialFlags("--to-user", "--to-password-file", "TO_REGISTRY_PASSWORD")
+
+
+def add_transport_flags(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
-        "--password-file",
+        "--authfile",
         type=Path,
         metavar="FILE",
-        help="file holding the registry password (default: $REGISTRY_PASSWORD)",
+        help="Docker/containers auth file (keyed by registry), e.g. ~/.docker/config.json",
     )
-    return group
-
-
-def add_registry_auth(parser: argparse.ArgumentParser) -> None:
-    """Credentials plus the transport flags the promote client (not the engine) needs."""
-    group = add_registry_credentials(parser, "registry access")
     group.add_argument(
         "--registry-ca-cert", type=Path, metavar="PEM", help="extra CA bundle for https registries"
     )
@@ -54,55 +63,82 @@ def add_registry_auth(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="registry spoken to over plain http (loopback registries always are)",
+        help="registry spoken to over plain http, without TLS (repeatable)",
     )
 
 
-def registry_password(args: argparse.Namespace) -> str | None:
-    """The password for --registry-user, from --password-file or $REGISTRY_PASSWORD (never a flag).
+def add_credential_flags(group: argparse._ArgumentGroup, flags: CredentialFlags, whom: str) -> None:
+    group.add_argument(flags.user_flag, metavar="USER", help=f"user for {whom}")
+    group.add_argument(
+        flags.file_flag,
+        type=Path,
+        metavar="FILE",
+        help=f"file holding that user's password or token (default: ${flags.env})",
+    )
+
+
+def add_registry_credentials(parser: argparse.ArgumentParser, title: str) -> None:
+    """build --publish: one registry's credentials plus the transport flags."""
+    group = parser.add_argument_group(title)
+    add_credential_flags(group, PUBLISH, "the --publish registry")
+    add_transport_flags(group)
+
+
+def credentials(args: argparse.Namespace, flags: CredentialFlags) -> Credentials | None:
+    """User and password for one registry, from the flag pair plus env var; None when no user.
 
     Why no --password flag: a flag value lands in shell history, `ps` output and CI logs.
     """
-    if not args.registry_user:
+    user = getattr(args, _dest(flags.user_flag))
+    password_file = getattr(args, _dest(flags.file_flag))
+    if not user:
+        if password_file is not None:
+            raise UserError(f"{flags.file_flag} needs {flags.user_flag} USER (whose password it holds)")
         return None
-    if args.password_file is not None:
-        try:
-            password = str(args.password_file.read_text()).strip()
-        except OSError as err:
-            raise UserError(f"--password-file {args.password_file}: {err.strerror}") from None
+    if any(c.isspace() or c == ":" for c in user):
+        raise UserError(f"{flags.user_flag} {user!r}: a user name has no whitespace or ':'")
+    if password_file is not None:
+        password = read_password_file(password_file, flags.file_flag)
     else:
-        password = os.environ.get("REGISTRY_PASSWORD", "")
+        password = os.environ.get(flags.env, "").strip()
     if not password:
-        raise UserError("--registry-user needs a password: set REGISTRY_PASSWORD or pass --password-file")
-    return password
+        raise UserError(f"{flags.user_flag} needs a password: set {flags.env} or pass {flags.file_flag} FILE")
+    return Credentials(user, password)
 
 
-def parse_repository(text: str, flag: str) -> Reference:
-    """REGISTRY/REPO for --from/--to/--publish: a registry host is required, a tag is not allowed."""
-    ref = parse_reference(text, what=flag)
-    if ref.tag or ref.digest:
-        raise UserError(f"{flag} {text!r}: give a repository without :tag or @digest")
-    return ref
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
 
 
-def client_from_args(args: argparse.Namespace, registries: set[str]) -> RegistryClient:
-    creds: dict[str, Credentials] = {}
-    password = registry_password(args)
-    if password is not None:
-        creds = {registry: Credentials(args.registry_user, password) for registry in registries}
-    if args.registry_ca_cert is not None and not args.registry_ca_cert.is_file():
-        raise UserError(f"--registry-ca-cert {args.registry_ca_cert}: no such file")
-    return RegistryClient(creds, ca_bundle=args.registry_ca_cert, plain_http=frozenset(args.plain_http))
+def registries_from(args: argparse.Namespace) -> Registries:
+    for value in args.plain_http:
+        parse_repository(f"{value}/x", "--plain-http")  # same host:port rules as references
+    return Registries(
+        ca_bundle=args.registry_ca_cert,
+        plain_http=frozenset(args.plain_http),
+        authfile=args.authfile,
+    )
+
+
+# --------------------------------------------------------------------------- promote
 
 
 def configure_promote(parser: argparse.ArgumentParser) -> None:
     select.add_selectors(parser)
     parser.add_argument(
+        "--results",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="index.json written by `build --report-dir` (repeatable): promote exactly the digests "
+        "that build tested and pushed, instead of resolving staging tags now",
+    )
+    parser.add_argument(
         "--from",
         dest="source_repo",
-        required=True,
         metavar="REGISTRY/REPO",
-        help="where CI published the tested images (by primary tag)",
+        help="where CI published the tested images (by primary tag); implied by --results",
     )
     parser.add_argument(
         "--to",
@@ -113,55 +149,81 @@ def configure_promote(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-aliases", action="store_true", help="copy primary tags only")
     parser.add_argument("--dry-run", action="store_true", help="resolve and print, write nothing")
-    add_registry_auth(parser)
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=Path(DEFAULT_JOURNAL),
+        metavar="FILE",
+        help=f"where every tag's outcome is written as JSON (default {DEFAULT_JOURNAL})",
+    )
+    group = parser.add_argument_group("registry access")
+    add_credential_flags(group, SOURCE, "the --from registry")
+    add_credential_flags(group, TARGET, "the --to registry")
+    add_transport_flags(group)
 
 
-def plan_promotions(
-    client: RegistryClient, specs: tuple[ImageSpec, ...], source: Reference, target: Reference, aliases: bool
-) -> list[Promotion]:
-    """Resolve every source digest first: one missing source means nothing is written."""
-    plans: list[Promotion] = []
-    missing: list[str] = []
-    for spec in specs:
-        src = source.with_tag(spec.tag)
-        try:
-            digest = client.digest_of(src)
-        except RegistryError as err:
-            missing.append(f"{src} ({err})")
-            continue
-        tags = spec.all_tags if aliases else (spec.tag,)
-        plans.append(Promotion(spec, src, digest, tuple(target.with_tag(t) for t in tags)))
-    if missing:
-        raise UserError(f"nothing promoted: {len(missing)} source image(s) not found: {'; '.join(missing)}")
-    return plans
-
-
-def promote(client: RegistryClient, plans: list[Promotion]) -> list[dict[str, str]]:
-    results: list[dict[str, str]] = []
-    for plan in plans:
-        pinned = Reference(plan.source.registry, plan.source.repository, None, plan.digest)
-        for dst in plan.targets:
-            digest = client.copy(pinned, dst)
-            results.append({"source": str(plan.source), "target": str(dst), "digest": digest})
-    return results
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def run_promote(args: argparse.Namespace) -> int:
     """Copy tested images (by digest) to the release repository and move their aliases."""
-    specs = select.selected_specs(args)
-    source = parse_repository(args.source_repo, "--from")
     target = parse_repository(args.target_repo, "--to")
-    client = client_from_args(args, {source.registry, target.registry})
-    try:
-        plans = plan_promotions(client, specs, source, target, aliases=not args.no_aliases)
-        if args.dry_run:
-            for plan in plans:
-                for dst in plan.targets:
-                    print(f"would copy {plan.source}@{plan.digest} -> {dst}")
-            return 0
-        results = promote(client, plans)
-    except RegistryError as err:
-        print(f"error: promote: {err}", file=sys.stderr)
-        return 1
-    print(json.dumps({"promoted": results}, indent=2))
+    source = parse_repository(args.source_repo, "--from") if args.source_repo else None
+    if args.results:
+        if select.selected_request(args) is not None or args.all:
+            raise UserError("--results names the images; give no selectors or --all with it")
+        results = [entry for path in args.results for entry in read_results(path)]
+        specs: tuple[ImageSpec, ...] = ()
+    else:
+        if source is None:
+            raise UserError("--from REGISTRY/REPO is required without --results")
+        results = []
+        specs = select.selected_specs(args)
+    source_creds, target_creds = credentials(args, SOURCE), credentials(args, TARGET)
+    if args.journal.is_dir():
+        raise UserError(f"--journal {args.journal}: is a directory; give a file name")
+    with registries_from(args) as registries:
+        journal = Journal(str(source.name if source else "results"), target.name, args.journal)
+        try:
+            # Preflight: both registries answer and accept their own credentials before any copy.
+            sources = {source.registry} if source else _result_registries(results)
+            login_all(registries, sources, target.registry, source_creds, target_creds)
+            if results:
+                plans = plan_from_results(
+                    registries, results, target, aliases=not args.no_aliases, source=source, warn=_warn
+                )
+            else:
+                assert source is not None
+                plans = plan_from_tags(registries, specs, source, target, aliases=not args.no_aliases)
+            promote(registries, plans, journal, dry_run=args.dry_run)
+        except RegistryError as err:
+            moved = journal.summary() if journal.entries else "nothing written"
+            where = f"; journal: {args.journal}" if journal.entries else ""
+            print(f"error: promote: {err} ({moved}{where})", file=sys.stderr)
+            return 1
+    print(f"promote: {journal.summary()}; journal: {args.journal}")
     return 0
+
+
+def _result_registries(results: list[RunResult]) -> set[str]:
+    return {parse_repository(r.pushed.repository, r.source).registry for r in results if r.pushed is not None}
+
+
+def login_all(
+    registries: Registries,
+    sources: set[str],
+    target: str,
+    source_creds: Credentials | None,
+    target_creds: Credentials | None,
+) -> None:
+    """Check each registry's own credentials up front. One registry serving as both source and
+    target gets the target's credentials (they must be able to push); a credential is never used
+    for any other registry."""
+    logins: dict[str, Credentials] = {}
+    if source_creds is not None:
+        logins.update(dict.fromkeys(sources, source_creds))
+    if target_creds is not None:
+        logins[target] = target_creds
+    for registry, creds in sorted(logins.items()):
+        registries.login(registry, creds)

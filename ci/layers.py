@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci.errors import UserError
-from ci.options import BuildOptions
+from ci.options import BuildOptions, has_credentials, url_password
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
@@ -112,26 +112,31 @@ def image_path(spec: ImageSpec) -> str:
     return ":".join(entries)
 
 
+APT_MIRROR_ENV = "TFCI_APT_MIRROR"  # the mirror URL reaches apt's sources through this variable
+
+
 def apt_mirror_script(mirror: str | None) -> str:
     """Shell that points apt at a mirror for this exec only (sources are restored afterwards).
 
     Debian 12 uses deb822 /etc/apt/sources.list.d/debian.sources, Ubuntu 24.04 ubuntu.sources and
     Ubuntu 22.04 the one-line /etc/apt/sources.list; all hosts are rewritten to MIRROR/<archive>.
+    The URL itself comes from $TFCI_APT_MIRROR (a secret when it carries credentials), so it is
+    never part of the command line the engine logs.
     """
     if mirror is None:
         return "tfci_restore_sources() { :; }"
-    m = shlex.quote(mirror)
     return f"""
+m=$(printf '%s' "${APT_MIRROR_ENV}" | sed 's/[#&\\\\]/\\\\&/g')
 tfci_sources=$(ls /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
     2>/dev/null || true)
 mkdir -p /tmp/tfci-apt-backup
 for f in $tfci_sources; do cp -a "$f" "/tmp/tfci-apt-backup/$(echo "$f" | tr / _)"; done
 for f in $tfci_sources; do
   sed -i -E \
-    -e "s#https?://(deb|httpredir|ftp\\.[a-z]+)\\.debian\\.org/debian-security#"{m}"/debian-security#g" \
-    -e "s#https?://security\\.debian\\.org(/debian-security)?#"{m}"/debian-security#g" \
-    -e "s#https?://(deb|httpredir|ftp\\.[a-z]+)\\.debian\\.org/debian#"{m}"/debian#g" \
-    -e "s#https?://([a-z]+\\.)?(archive|security)\\.ubuntu\\.com/ubuntu#"{m}"/ubuntu#g" \
+    -e "s#https?://(deb|httpredir|ftp\\.[a-z]+)\\.debian\\.org/debian-security#$m/debian-security#g" \
+    -e "s#https?://security\\.debian\\.org(/debian-security)?#$m/debian-security#g" \
+    -e "s#https?://(deb|httpredir|ftp\\.[a-z]+)\\.debian\\.org/debian#$m/debian#g" \
+    -e "s#https?://([a-z]+\\.)?(archive|security)\\.ubuntu\\.com/ubuntu#$m/ubuntu#g" \
     "$f"
 done
 tfci_restore_sources() {{
@@ -139,6 +144,22 @@ tfci_restore_sources() {{
   rm -rf /tmp/tfci-apt-backup
 }}
 """
+
+
+def url_env(name: str, url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(plain env, secret env) carrying `url` in variable `name`.
+
+    A URL with credentials becomes a secret (the engine keeps it out of the cache metadata and
+    scrubs it from output); its password alone is a second secret, so a tool that prints only the
+    password part (or the URL with the user stripped) is scrubbed as well.
+    """
+    if not has_credentials(url):
+        return [(name, url)], []
+    secrets = [(name, url)]
+    password = url_password(url)
+    if password:
+        secrets.append((f"{name}_SCRUB", password))
+    return [], secrets
 
 
 def constraints_text(spec: ImageSpec) -> str:
@@ -212,14 +233,18 @@ class Layers:
         *,
         env: Iterable[tuple[str, str]] = (),
         mounts: Iterable[tuple[str, File]] = (),
+        secrets: Iterable[tuple[str, str]] = (),
         trust_ca: bool = True,
     ) -> Container:
-        """One exec with build-only mounts and env: present during the exec, gone afterwards.
+        """One exec with build-only mounts, env and secrets: present during the exec, gone afterwards.
 
         The image config after this call carries none of the temporary variables and no mounts,
         so the CA (and any mirror) is trusted by build steps only.
         """
+        from dagger import dag
+
         env = list(env)
+        secrets = list(secrets)
         mounts = list(mounts)
         ca = self._ca_file() if trust_ca else None
         if ca is not None:
@@ -228,8 +253,13 @@ class Layers:
             env.append(("CONDA_SSL_VERIFY", BUILD_CA))
         for path, file in mounts:
             ctr = ctr.with_mounted_file(path, file)
+        for name, plaintext in secrets:
+            digest = hashlib.sha256(plaintext.encode()).hexdigest()[:16]
+            ctr = ctr.with_secret_variable(name, dag.set_secret(f"tfci-{name.lower()}-{digest}", plaintext))
         ctr = self._with_build_env(ctr, env).with_exec(argv)
         ctr = self._without_env(ctr, [name for name, _ in env])
+        for name, _ in secrets:
+            ctr = ctr.without_secret_variable(name)
         for path, _ in mounts:
             ctr = ctr.without_mount(path)
         return ctr
@@ -270,7 +300,12 @@ trap tfci_cleanup EXIT
             dag.cache_volume(f"tfci-apt-lists-{key}"),
             sharing=CacheSharingMode.PRIVATE,
         )
-        ctr = self._run(ctr, _sh(script), trust_ca=self.options.ca_bundle is not None)
+        env, secrets = (
+            url_env(APT_MIRROR_ENV, self.options.apt_mirror) if self.options.apt_mirror else ([], [])
+        )
+        ctr = self._run(
+            ctr, _sh(script), env=env, secrets=secrets, trust_ca=self.options.ca_bundle is not None
+        )
         return ctr.without_mount("/var/cache/apt").without_mount("/var/lib/apt/lists")
 
     def _pip_install(
@@ -285,10 +320,15 @@ trap tfci_cleanup EXIT
 
         constraints = dag.directory().with_new_file("c.txt", constraints_text(spec)).file("c.txt")
         env = list(PIP_ENV)
-        if self.options.pip_index_url is not None:
-            env.append(("PIP_INDEX_URL", self.options.pip_index_url))
-        if self.options.pip_extra_index_url is not None:
-            env.append(("PIP_EXTRA_INDEX_URL", self.options.pip_extra_index_url))
+        secrets: list[tuple[str, str]] = []
+        for name, url in (
+            ("PIP_INDEX_URL", self.options.pip_index_url),
+            ("PIP_EXTRA_INDEX_URL", self.options.pip_extra_index_url),
+        ):
+            if url is not None:
+                plain, secret = url_env(name, url)
+                env += plain
+                secrets += secret
         argv = [
             f"{spec.python_prefix}/bin/python",
             "-m",
@@ -302,7 +342,7 @@ trap tfci_cleanup EXIT
         ctr = ctr.with_mounted_cache(
             "/root/.cache/pip", dag.cache_volume("tfci-pip-cache"), sharing=CacheSharingMode.SHARED
         )
-        ctr = self._run(ctr, argv, env=env, mounts=[(CONSTRAINTS, constraints)])
+        ctr = self._run(ctr, argv, env=env, secrets=secrets, mounts=[(CONSTRAINTS, constraints)])
         return ctr.without_mount("/root/.cache/pip")
 
     # ------------------------------------------------------------------ layers, in order
@@ -394,6 +434,7 @@ python3 -m venv {shlex.quote(spec.python_prefix)}
         installer = spec.miniconda
         assert installer is not None  # check_miniconda refuses None
         mounts: list[tuple[str, File]] = []
+        url_vars: tuple[list[tuple[str, str]], list[tuple[str, str]]] = ([], [])
         if self.options.miniconda_file is not None:
             mounts.append((MINICONDA_INSTALLER, dag.host().file(str(self.options.miniconda_file))))
             fetch = f"cp {MINICONDA_INSTALLER} /tmp/miniconda.sh"
@@ -401,11 +442,11 @@ python3 -m venv {shlex.quote(spec.python_prefix)}
             # Downloads land in a cache volume (never in a layer) and are re-verified on every use.
             from dagger import CacheSharingMode
 
-            url = shlex.quote(self.options.miniconda_base_url + installer.filename)
+            url_vars = url_env("TFCI_MINICONDA_URL", self.options.miniconda_base_url + installer.filename)
             cached = shlex.quote(f"{MINICONDA_CACHE}/{installer.filename}")
             fetch = f"""
 if ! echo "{installer.sha256}  "{cached} | sha256sum -c - >/dev/null 2>&1; then
-  curl -fsSL --retry 3 -o {cached}.$$ {url}
+  curl -fsSL --retry 3 -o {cached}.$$ "$TFCI_MINICONDA_URL"
   mv {cached}.$$ {cached}
 fi
 cp {cached} /tmp/miniconda.sh"""
@@ -426,7 +467,8 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
 [ "$have" = {shlex.quote(spec.python_version)} ] || {{
   echo "{installer.filename} ships Python $have, not {spec.python_version}" >&2; exit 1; }}
 """
-        ctr = self._run(ctr, _sh(script), env=[("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes")], mounts=mounts)
+        env = [("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes"), *url_vars[0]]
+        ctr = self._run(ctr, _sh(script), env=env, secrets=url_vars[1], mounts=mounts)
         return ctr if self.options.miniconda_file is not None else ctr.without_mount(MINICONDA_CACHE)
 
     def jupyter(self, ctr: Container, spec: ImageSpec) -> Container:

@@ -19,11 +19,33 @@ from ci.errors import UserError
 DEFAULT_MINICONDA_BASE_URL = "https://repo.anaconda.com/miniconda/"
 
 
+def has_credentials(url: str) -> bool:
+    """True when the URL carries a user or password (https://user:token@host/...)."""
+    return "@" in urlsplit(url).netloc
+
+
+def url_password(url: str) -> str | None:
+    return urlsplit(url).password
+
+
+def redact(url: str) -> str:
+    """The URL as messages may show it: any user:password@ replaced by ***@."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _check_url(flag: str, value: str, *, require_slash: bool = False) -> str:
     """Return value when it is an http(s) URL with a host and no whitespace, else UserError."""
-    parts = urlsplit(value)
-    if re.search(r"\s", value) or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"{flag} {value!r}: expected an http:// or https:// URL with a host name")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a non-numeric port
+    except ValueError:
+        host = None
+    if re.search(r"\s", value) or parts.scheme not in ("http", "https") or not host:
+        raise UserError(f"{flag} {redact(value)!r}: expected an http:// or https:// URL with a host name")
     if require_slash and not value.endswith("/"):
         value += "/"
     return value
@@ -44,6 +66,8 @@ class BuildOptions:
     apt_mirror: base URL serving /debian, /debian-security and/or /ubuntu (e.g.
         "http://mirror.example/"); used while apt runs, the image keeps the distribution's sources.
     pip_index_url / pip_extra_index_url: PyPI replacement / addition for the pip layers only.
+    Mirror URLs may carry credentials (https://user:token@host/); the layers then hand them to
+    the engine as secrets (never in a command line, layer or log) and messages show them redacted.
     miniconda_base_url: where `spec.miniconda.filename` is downloaded from.
     miniconda_file: a local installer used instead of downloading; still sha256-checked.
     ca_bundle: PEM bundle trusted by the build's network steps only (mounted for those execs,

@@ -1,42 +1,49 @@
-"""Registry side of releasing: move tested images between tags and repositories by digest.
+"""Registry references and operations, on skopeo (containers/image) instead of hand-written HTTP.
 
-Why talk to the registry API directly instead of rebuilding or re-exporting through Dagger:
-promotion must put *the bytes that were tested* under new names. Pulling and re-pushing can
-re-compress layers or rewrite the manifest and so change the digest; copying the manifest (and
-mounting blobs across repositories) keeps it identical, and the copy is verified by comparing
-the digest the registry reports with the source digest.
+Why skopeo: promotion must put the exact bytes that were tested under new names, on registries
+that behave like GHCR and Docker Hub (bearer tokens from a separate token service, blob GETs
+redirected to a storage host that must never see the registry credentials, multi-GB layers). skopeo
+is the containers project's maintained client for exactly this: `copy --all --preserve-digests`
+copies manifests and indexes byte for byte and streams blobs; auth files are keyed by registry, so
+each credential only goes to its own registry (and Go's HTTP client drops it on a redirect to
+another host); it is a Debian/Ubuntu package and preinstalled on GitHub's Ubuntu runners. crane
+(go-containerregistry) would do as well but is neither packaged here nor on the runners; running it
+in an engine container would make promotion (a seconds-long, engine-free step) need an engine.
 
-Credentials come from the caller (never from this module's logs): basic auth for registries
-that accept it, and the Docker token flow (WWW-Authenticate: Bearer) for Docker Hub, GHCR and
-friends.
+Secrets: a password only ever reaches `skopeo login --password-stdin` (never argv, never a log);
+the resulting auth file lives in a private 0700 temporary directory for this process and names one
+registry, and is passed only to operations on that registry.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Mapping
+import re
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 from ci.errors import UserError
 
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
-INDEX_TYPES = MANIFEST_TYPES[0], MANIFEST_TYPES[2]
+SKOPEO = "skopeo"
+DEFAULT_TIMEOUT_S = 600.0  # one operation; a multi-GB layer copy on a slow link takes minutes
+LOGIN_TIMEOUT_S = 30.0
+
+# Docker's reference grammar (distribution/reference), restricted to what this project accepts:
+# an explicit registry host, lowercase path components, a tag and/or a sha256 digest.
+_HOST_LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_HOST = re.compile(rf"^(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$")
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+EXAMPLE = "ghcr.io/org/tensorflow"
 
 
 class RegistryError(Exception):
-    """The registry refused or failed an operation; the message is one line and has no secret."""
+    """A registry refused or failed an operation; the message is one line and holds no secret."""
 
 
 @dataclass(frozen=True)
@@ -55,240 +62,298 @@ class Reference:
     digest: str | None = None
 
     @property
-    def ref(self) -> str:
-        """The manifest reference to ask for: the digest when known, else the tag."""
-        if self.digest:
-            return self.digest
-        if self.tag:
-            return self.tag
-        raise UserError(f"image reference {self}: needs a :tag or an @sha256:digest")
+    def name(self) -> str:
+        return f"{self.registry}/{self.repository}"
 
     def with_tag(self, tag: str) -> Reference:
         return Reference(self.registry, self.repository, tag, None)
 
+    def with_digest(self, digest: str) -> Reference:
+        return Reference(self.registry, self.repository, None, digest)
+
     def __str__(self) -> str:
-        out = f"{self.registry}/{self.repository}"
+        out = self.name
         if self.tag:
             out += f":{self.tag}"
         if self.digest:
             out += f"@{self.digest}"
         return out
 
+    @property
+    def transport(self) -> str:
+        """skopeo's name for it; with a digest the tag is dropped (the digest is what is meant)."""
+        return f"docker://{self.name}@{self.digest}" if self.digest else f"docker://{self}"
+
 
 def parse_reference(text: str, *, what: str = "image reference") -> Reference:
-    """Parse `host[:port]/path[:tag][@sha256:...]`; the registry host is required."""
-    rest, _, digest = text.partition("@")
-    if digest and not (digest.startswith("sha256:") and len(digest) == 71):
-        raise UserError(f"{what} {text!r}: digest must be sha256: followed by 64 hex digits")
+    """Parse `host[:port]/path[:tag][@sha256:...]`; every problem is a one-line UserError."""
+
+    def bad(problem: str) -> UserError:
+        return UserError(f"{what} {text!r}: {problem}")
+
+    if not text or text != text.strip() or any(c.isspace() for c in text):
+        raise bad(f"must not be empty or contain whitespace; expected e.g. {EXAMPLE}")
+    if "://" in text:
+        raise bad(f"give REGISTRY/REPO without a URL scheme, e.g. {EXAMPLE}")
+    rest, at, digest = text.partition("@")
+    if at and not _DIGEST.match(digest):
+        raise bad("the digest must be sha256: followed by 64 lowercase hex digits")
     host, slash, path = rest.partition("/")
-    if not slash or not path or not ("." in host or ":" in host or host == "localhost"):
-        raise UserError(f"{what} {text!r}: must start with a registry host, e.g. ghcr.io/org/tensorflow:TAG")
+    if not slash or not path:
+        raise bad(f"must be REGISTRY/REPOSITORY, e.g. {EXAMPLE}")
+    if not ("." in host or ":" in host or host == "localhost"):
+        raise bad(
+            f"must start with a registry host (a name with a dot or a port, or localhost), e.g. {EXAMPLE}"
+        )
+    _, colon, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+    if colon and not port.isdigit():
+        raise bad(f"the registry port {port!r} is not a number")
+    if colon and not 0 < int(port) < 65536:
+        raise bad(f"the registry port {port} is out of range")
+    if not _HOST.match(host):
+        raise bad(f"{host!r} is not a valid registry host")
     tag: str | None = None
-    if ":" in path.rsplit("/", 1)[-1]:
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
         path, _, tag = path.rpartition(":")
-    if not path or path != path.lower():
-        raise UserError(f"{what} {text!r}: repository path must be lowercase and non-empty")
-    return Reference(host, path, tag or None, digest or None)
+        if not _TAG.match(tag):
+            raise bad(f"the tag {tag!r} is not valid (letters, digits, _ . -; at most 128)")
+    for component in path.split("/"):
+        if not component:
+            raise bad("the repository path has an empty component (a doubled or trailing /)")
+        if not _PATH_COMPONENT.match(component):
+            raise bad(f"repository component {component!r} must be lowercase letters, digits and . _ -")
+    return Reference(host, path, tag, digest or None)
 
 
-def _is_loopback(registry: str) -> bool:
-    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
-    return host in ("localhost", "::1") or host.startswith("127.")
+def parse_repository(text: str, flag: str) -> Reference:
+    """REGISTRY/REPO for --from/--to/--publish: a registry host is required, a tag is not allowed."""
+    ref = parse_reference(text, what=flag)
+    if ref.tag or ref.digest:
+        raise UserError(f"{flag} {text!r}: give a repository without :tag or @digest, e.g. {EXAMPLE}")
+    return ref
 
 
-class RegistryClient:
-    """A minimal OCI distribution client: manifests and blob mounts, with auth."""
+def read_ca_bundle(path: Path, flag: str) -> bytes:
+    """A PEM bundle for TLS, validated up front so a wrong file is a one-line error."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{flag} {path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{flag} {path}: is a directory, expected a PEM file") from None
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot read ({exc.strerror})") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise UserError(f"{flag} {path}: not a PEM certificate bundle (no BEGIN CERTIFICATE)")
+    return data
+
+
+def read_password_file(path: Path, flag: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{flag} {path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{flag} {path}: is a directory, expected a file holding the password") from None
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot read ({exc.strerror})") from None
+    try:
+        password = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise UserError(f"{flag} {path}: not UTF-8 text (expected the password on one line)") from None
+    if not password:
+        raise UserError(f"{flag} {path}: the file is empty")
+    if "\n" in password:
+        raise UserError(f"{flag} {path}: holds several lines; expected the password alone")
+    return password
+
+
+def _skopeo_message(stderr: str) -> str:
+    """skopeo's fatal line -> the message alone, on one line."""
+    messages = re.findall(r'level=(?:fatal|error) msg="((?:[^"\\]|\\.)*)"', stderr)
+    text = messages[-1] if messages else (stderr.strip().splitlines() or ["(no output)"])[-1]
+    text = text.replace("\\n", " ").replace('\\"', '"')
+    text = re.sub(r'^Error parsing image name "[^"]*": ', "", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    raw: bytes
+
+
+class Registries:
+    """skopeo with per-registry credentials and TLS settings, for the lifetime of one command.
+
+    Use as a context manager: the private directory holding auth files and CA certificates is
+    removed on exit.
+    """
 
     def __init__(
         self,
-        credentials: Mapping[str, Credentials] | None = None,
         *,
         ca_bundle: Path | None = None,
         plain_http: frozenset[str] = frozenset(),
-        timeout: float = 60.0,
+        authfile: Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retry_times: int = 2,
     ) -> None:
-        self._credentials = dict(credentials or {})
+        if shutil.which(SKOPEO) is None:
+            raise UserError(
+                "skopeo is not installed: apt-get install skopeo (GitHub's Ubuntu runners ship it)"
+            )
+        self._dir = Path(tempfile.mkdtemp(prefix="tfci-registry-"))  # 0700 by mkdtemp
+        self._certs: Path | None = None
+        if ca_bundle is not None:
+            data = read_ca_bundle(ca_bundle, "--registry-ca-cert")
+            self._certs = self._dir / "certs"
+            self._certs.mkdir(mode=0o700)
+            (self._certs / "ca.crt").write_bytes(data)
+        if authfile is not None and not authfile.is_file():
+            raise UserError(f"--authfile {authfile}: no such file")
+        self._authfile = authfile
         self._plain_http = plain_http
         self._timeout = timeout
-        self._ssl = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
-        self._tokens: dict[tuple[str, str], str] = {}
+        self._retry_times = retry_times
+        self._logins: dict[str, Path] = {}
 
-    # ------------------------------------------------------------------ HTTP plumbing
+    def __enter__(self) -> Registries:
+        return self
 
-    def _base(self, registry: str) -> str:
-        scheme = "http" if registry in self._plain_http or _is_loopback(registry) else "https"
-        return f"{scheme}://{registry}/v2/"
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
-    def _request(
-        self,
-        method: str,
-        registry: str,
-        path: str,
-        *,
-        scope: str,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        url = self._base(registry) + path
-        hdrs = dict(headers or {})
-        token = self._tokens.get((registry, scope))
-        if token:
-            hdrs["Authorization"] = token
-        for attempt in range(2):
-            req = urllib.request.Request(url, data=body, method=method, headers=hdrs)  # noqa: S310
-            try:
-                with urllib.request.urlopen(req, timeout=self._timeout, context=self._ssl) as resp:  # noqa: S310
-                    return resp.status, dict(resp.headers.items()), resp.read()
-            except urllib.error.HTTPError as err:
-                if err.code == 401 and attempt == 0:
-                    hdrs["Authorization"] = self._authorize(
-                        registry, scope, err.headers.get("WWW-Authenticate")
-                    )
-                    continue
-                detail = err.read()[:300].decode("utf-8", "replace").strip()
-                raise RegistryError(f"{method} {url}: HTTP {err.code} {' '.join(detail.split())}") from None
-            except (urllib.error.URLError, OSError) as err:
-                reason = getattr(err, "reason", err)
-                raise RegistryError(f"{method} {url}: {reason}") from None
-        raise RegistryError(f"{method} {url}: still unauthorized after login")  # pragma: no cover
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
 
-    def _authorize(self, registry: str, scope: str, challenge: str | None) -> str:
-        creds = self._credentials.get(registry)
-        if not challenge:
-            raise RegistryError(f"{registry}: unauthorized and no WWW-Authenticate challenge")
-        kind, _, params = challenge.partition(" ")
-        if kind.lower() == "basic":
-            if creds is None:
-                raise RegistryError(f"{registry}: needs credentials (--registry-user and a password)")
-            raw = f"{creds.username}:{creds.password}".encode()
-            value = "Basic " + base64.b64encode(raw).decode()
-        elif kind.lower() == "bearer":
-            value = "Bearer " + self._bearer_token(registry, scope, params, creds)
-        else:
-            raise RegistryError(f"{registry}: unsupported auth scheme {kind!r}")
-        self._tokens[(registry, scope)] = value
-        return value
+    # ------------------------------------------------------------------ plumbing
 
-    def _bearer_token(self, registry: str, scope: str, params: str, creds: Credentials | None) -> str:
-        fields: dict[str, str] = {}
-        for part in params.split(","):
-            key, _, val = part.strip().partition("=")
-            fields[key] = val.strip('"')
-        realm = fields.pop("realm", "")
-        if not realm.startswith("https://") and not _is_loopback(urllib.parse.urlsplit(realm).netloc):
-            raise RegistryError(f"{registry}: refusing token realm {realm!r} (not https)")
-        fields["scope"] = scope
-        req = urllib.request.Request(realm + "?" + urllib.parse.urlencode(fields))  # noqa: S310
-        if creds is not None:
-            raw = f"{creds.username}:{creds.password}".encode()
-            req.add_header("Authorization", "Basic " + base64.b64encode(raw).decode())
+    def _run(
+        self, args: list[str], *, what: str, stdin: str | None = None, timeout: float | None = None
+    ) -> str:
         try:
-            with urllib.request.urlopen(req, timeout=self._timeout, context=self._ssl) as resp:  # noqa: S310
-                data = json.loads(resp.read())
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            raise RegistryError(f"{registry}: token request failed: {getattr(err, 'reason', err)}") from None
-        token = data.get("token") or data.get("access_token")
-        if not isinstance(token, str):
-            raise RegistryError(f"{registry}: token endpoint returned no token")
-        return token
+            done = subprocess.run(
+                [SKOPEO, *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout or self._timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RegistryError(f"{what}: no answer within {timeout or self._timeout:.0f}s") from None
+        if done.returncode != 0:
+            raise RegistryError(f"{what}: {_skopeo_message(done.stderr)}")
+        return done.stdout
+
+    def _tls(self, registry: str, prefix: str = "") -> list[str]:
+        if registry in self._plain_http:
+            return [f"--{prefix}tls-verify=false"]
+        return [f"--{prefix}cert-dir", str(self._certs)] if self._certs is not None else []
+
+    def _auth(self, registry: str, prefix: str = "") -> list[str]:
+        login = self._logins.get(registry)
+        if login is not None:
+            return [f"--{prefix}authfile", str(login)]
+        if self._authfile is not None:
+            return [f"--{prefix}authfile", str(self._authfile)]
+        return []
 
     # ------------------------------------------------------------------ operations
 
-    def get_manifest(self, ref: Reference) -> tuple[str, str, bytes]:
-        """Return (media type, digest, raw bytes) of ref's manifest, checking the digest."""
-        scope = f"repository:{ref.repository}:pull"
-        _, headers, body = self._request(
-            "GET",
-            ref.registry,
-            f"{ref.repository}/manifests/{ref.ref}",
-            scope=scope,
-            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+    def login(self, registry: str, credentials: Credentials) -> None:
+        """Check the credentials against `registry` now and use them for it (and only it) later.
+
+        Why up front: a wrong password or an unreachable registry must stop a command in seconds,
+        before any build or copy starts.
+        """
+        path = self._dir / f"auth-{len(self._logins)}.json"
+        self._run(
+            [
+                "login",
+                "--authfile",
+                str(path),
+                *self._tls(registry),
+                "--username",
+                credentials.username,
+                "--password-stdin",
+                registry,
+            ],
+            what=f"login to {registry} as {credentials.username}",
+            stdin=credentials.password + "\n",
+            timeout=LOGIN_TIMEOUT_S,
         )
-        digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        if ref.digest and ref.digest != digest:
-            raise RegistryError(f"{ref}: registry returned a manifest with digest {digest}")
-        media_type = headers.get("Content-Type") or json.loads(body).get("mediaType", "")
-        return media_type.split(";")[0].strip(), digest, body
+        self._logins[registry] = path
 
-    def digest_of(self, ref: Reference) -> str:
-        return self.get_manifest(ref)[1]
-
-    def _blob_exists(self, registry: str, repository: str, digest: str) -> bool:
+    def check_reachable(self, registry: str) -> None:
+        """Without credentials: the registry answers (any HTTP answer counts, a 401 included)."""
         try:
-            self._request(
-                "HEAD", registry, f"{repository}/blobs/{digest}", scope=f"repository:{repository}:pull,push"
+            self._run(
+                [
+                    "inspect",
+                    "--raw",
+                    *self._tls(registry),
+                    *self._auth(registry),
+                    f"docker://{registry}/tfci-preflight/probe:none",
+                ],
+                what=f"registry {registry}",
+                timeout=LOGIN_TIMEOUT_S,
             )
         except RegistryError as err:
-            if "HTTP 404" in str(err):
-                return False
-            raise
-        return True
-
-    def _copy_blob(self, src: Reference, dst: Reference, digest: str) -> None:
-        if self._blob_exists(dst.registry, dst.repository, digest):
-            return
-        scope = f"repository:{dst.repository}:pull,push"
-        if src.registry == dst.registry:
-            # Cross-repository mount: the registry links the blob, nothing is transferred.
-            query = urllib.parse.urlencode({"mount": digest, "from": src.repository})
-            status, headers, _ = self._request(
-                "POST", dst.registry, f"{dst.repository}/blobs/uploads/?{query}", scope=scope
-            )
-            if status == 201:
+            text = str(err)
+            answered = ("manifest unknown", "unauthorized", "denied", "authentication required", "not found")
+            if any(word in text.lower() for word in answered):
                 return
-            self._request(
-                "DELETE", dst.registry, headers.get("Location", "").split("/v2/", 1)[-1], scope=scope
+            raise
+
+    def manifest(self, ref: Reference) -> Manifest | None:
+        """The raw manifest (or index) and its digest; None when the registry has no such tag/digest."""
+        try:
+            raw = self._run(
+                ["inspect", "--raw", *self._tls(ref.registry), *self._auth(ref.registry), ref.transport],
+                what=f"inspect {ref}",
             )
-        _, _, data = self._request(
-            "GET", src.registry, f"{src.repository}/blobs/{digest}", scope=f"repository:{src.repository}:pull"
-        )
-        _, headers, _ = self._request("POST", dst.registry, f"{dst.repository}/blobs/uploads/", scope=scope)
-        location = headers.get("Location", "")
-        path = location.split("/v2/", 1)[-1] if "/v2/" in location else location
-        sep = "&" if "?" in path else "?"
-        self._request(
-            "PUT",
-            dst.registry,
-            f"{path}{sep}{urllib.parse.urlencode({'digest': digest})}",
-            scope=scope,
-            headers={"Content-Type": "application/octet-stream"},
-            body=data,
-        )
+        except RegistryError as err:
+            if "manifest unknown" in str(err).lower():
+                return None
+            raise
+        data = raw.encode()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if ref.digest and ref.digest != digest:
+            raise RegistryError(f"inspect {ref}: the registry returned a manifest with digest {digest}")
+        return Manifest(digest, data)
 
-    def copy(self, src: Reference, dst: Reference) -> str:
-        """Copy src's manifest (and, across repositories, its blobs) to dst; return the digest."""
-        media_type, digest, body = self.get_manifest(src)
-        if (src.registry, src.repository) != (dst.registry, dst.repository):
-            self._copy_content(src, dst, media_type, body)
-        scope = f"repository:{dst.repository}:pull,push"
-        _, headers, _ = self._request(
-            "PUT",
-            dst.registry,
-            f"{dst.repository}/manifests/{dst.ref}",
-            scope=scope,
-            headers={"Content-Type": media_type},
-            body=body,
-        )
-        stored = headers.get("Docker-Content-Digest", digest)
-        if stored != digest or self.digest_of(dst) != digest:
-            raise RegistryError(f"{dst}: registry stored digest {stored}, expected {digest}")
-        return digest
+    def digest(self, ref: Reference) -> str | None:
+        found = self.manifest(ref)
+        return None if found is None else found.digest
 
-    def _copy_content(self, src: Reference, dst: Reference, media_type: str, body: bytes) -> None:
-        manifest = json.loads(body)
-        if media_type in INDEX_TYPES:
-            for child in manifest.get("manifests", []):
-                child_src = Reference(src.registry, src.repository, None, child["digest"])
-                child_type, _, child_body = self.get_manifest(child_src)
-                self._copy_content(child_src, dst, child_type, child_body)
-                self._request(
-                    "PUT",
-                    dst.registry,
-                    f"{dst.repository}/manifests/{child['digest']}",
-                    scope=f"repository:{dst.repository}:pull,push",
-                    headers={"Content-Type": child_type},
-                    body=child_body,
-                )
-            return
-        for blob in [manifest["config"], *manifest.get("layers", [])]:
-            self._copy_blob(src, dst, blob["digest"])
+    def copy(self, source: Reference, target: Reference) -> str:
+        """Copy source (pinned by digest) to target's tag, byte for byte; return the target digest."""
+        if source.digest is None:
+            raise RegistryError(f"copy {source}: the source must be pinned by digest")
+        self._run(
+            [
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--retry-times",
+                str(self._retry_times),
+                *self._tls(source.registry, "src-"),
+                *self._auth(source.registry, "src-"),
+                *self._tls(target.registry, "dest-"),
+                *self._auth(target.registry, "dest-"),
+                source.transport,
+                target.transport,
+            ],
+            what=f"copy {source} -> {target}",
+        )
+        stored = self.digest(target)
+        if stored != source.digest:
+            raise RegistryError(
+                f"copy {source} -> {target}: the target now has {stored}, not {source.digest}"
+            )
+        return stored

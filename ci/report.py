@@ -8,10 +8,18 @@ without importing dagger or the checks themselves.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from ci.errors import UserError
 
 Status = Literal["pass", "fail", "not-checked"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "not-checked")
+RESULTS_SCHEMA = 1
+INDEX_FILE = "index.json"
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,19 @@ class CheckResult:
         return self.status == "fail"
 
 
+@dataclass(frozen=True)
+class PushedImage:
+    """Where `build --publish` put an image: the digest is what promotion copies, exactly."""
+
+    repository: str  # registry/path, no tag
+    tag: str
+    digest: str  # sha256:...
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}@{self.digest}"
+
+
 @dataclass
 class CheckReport:
     """All results for one image (build failures are recorded as a failed "build" result)."""
@@ -34,6 +55,8 @@ class CheckReport:
     results: list[CheckResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     input_error: bool = False  # failed because of bad input (exit 2), not a broken image
+    tags: tuple[str, ...] = ()  # primary tag first, then the floating aliases promote moves
+    pushed: PushedImage | None = None
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)
@@ -70,3 +93,92 @@ def tail(text: str, lines: int = 12) -> str:
     """The last lines of a command's output: where the reason for a failure usually is."""
     kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
     return " | ".join(kept)
+
+
+# --------------------------------------------------------------------------- run results (index.json)
+
+
+def result_entry(report: CheckReport) -> dict[str, Any]:
+    """One image of a run, as `promote --results` reads it back."""
+    return {
+        "tag": report.tags[0] if report.tags else report.image,
+        "tags": list(report.tags),
+        "ok": report.ok,
+        "pushed": None
+        if report.pushed is None
+        else {
+            "repository": report.pushed.repository,
+            "tag": report.pushed.tag,
+            "digest": report.pushed.digest,
+        },
+        "checks": [
+            {"name": r.name, "status": r.status, "message": r.message, "seconds": r.seconds}
+            for r in report.results
+        ],
+    }
+
+
+def results_json(reports: Sequence[CheckReport]) -> str:
+    return json.dumps({"schema": RESULTS_SCHEMA, "images": [result_entry(r) for r in reports]}, indent=2)
+
+
+def write_results(directory: Path, reports: Sequence[CheckReport]) -> Path:
+    """DIR/index.json: the machine-readable result of a build or test run."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / INDEX_FILE
+    path.write_text(results_json(reports) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One image as a results file describes it (what promote needs)."""
+
+    tag: str
+    tags: tuple[str, ...]
+    ok: bool
+    pushed: PushedImage | None
+    source: str  # the file it came from, for messages
+
+
+def read_results(path: Path, flag: str = "--results") -> list[RunResult]:
+    """Parse an index.json written by `build --report-dir`; any problem is a one-line UserError."""
+    if path.is_dir():
+        path = path / INDEX_FILE
+    where = f"{flag} {path}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{where}: cannot read ({exc})") from None
+    except ValueError as exc:
+        raise UserError(f"{where}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
+        raise UserError(f"{where}: not a build results file (expected schema {RESULTS_SCHEMA})")
+    images = data.get("images")
+    if not isinstance(images, list):
+        raise UserError(f"{where}: field 'images' must be a list")
+    out: list[RunResult] = []
+    for index, item in enumerate(images):
+        at = f"{where}: images[{index}]"
+        if not isinstance(item, dict):
+            raise UserError(f"{at}: expected an object")
+        tag, tags, ok, pushed = item.get("tag"), item.get("tags"), item.get("ok"), item.get("pushed")
+        if not isinstance(tag, str) or not tag:
+            raise UserError(f"{at}: field 'tag' must be a non-empty string")
+        if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+            raise UserError(f"{at}: field 'tags' must be a list of tags")
+        if not isinstance(ok, bool):
+            raise UserError(f"{at}: field 'ok' must be true or false")
+        image: PushedImage | None = None
+        if pushed is not None:
+            if not isinstance(pushed, dict):
+                raise UserError(f"{at}: field 'pushed' must be an object or null")
+            fields = {key: pushed.get(key) for key in ("repository", "tag", "digest")}
+            for key, value in fields.items():
+                if not isinstance(value, str) or not value:
+                    raise UserError(f"{at}: field 'pushed.{key}' must be a non-empty string")
+            image = PushedImage(**cast(dict[str, str], fields))
+        out.append(RunResult(tag, tuple(tags) or (tag,), ok, image, str(path)))
+    return out

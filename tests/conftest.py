@@ -23,6 +23,34 @@ STACK = REPO / "tests" / "infra" / "stack.sh"
 
 
 @dataclass(frozen=True)
+class TokenRegistry:
+    """One of the realistic registries (tests/infra/registry/realistic.sh): TLS, token auth, redirects."""
+
+    address: str  # host:port
+    user: str
+    password_file: Path
+    token_log: Path  # one JSON line per token request: which account asked
+    storage_log: Path  # the storage host's access log: auth=none|PRESENT per request
+
+    @property
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    @classmethod
+    def from_env(cls, name: str) -> TokenRegistry:
+        def env(key: str) -> str:
+            return os.environ[f"TFCI_{name}_{key}"]
+
+        return cls(
+            env("REGISTRY"),
+            env("USER"),
+            Path(env("PASSWORD_FILE")),
+            Path(env("TOKEN_LOG")),
+            Path(env("STORAGE_LOG")),
+        )
+
+
+@dataclass(frozen=True)
 class Infra:
     """Where the test stack lives; addresses as the engine's containers see them."""
 
@@ -32,10 +60,19 @@ class Infra:
     auth_user: str
     auth_password_file: Path
     ca_bundle: Path  # the host's CA bundle: the TLS-intercepting proxy's CA is in it
+    staging: TokenRegistry  # realistic registry used as staging
+    release: TokenRegistry  # realistic registry used as release
+    release_front: str  # the release registry behind a fault-injecting front
+    release_faults: Path  # touch <dir>/<tag>: the front answers 503 to that tag's manifest PUT
+    registry_ca: Path  # the test CA of the realistic registries
 
 
 def _stack(*args: str) -> str:
-    return subprocess.run(["bash", str(STACK), *args], check=True, text=True, stdout=subprocess.PIPE).stdout
+    # The realistic registries' token service runs on this interpreter (it has PyJWT).
+    env = {**os.environ, "TFCI_PYTHON": os.environ.get("TFCI_PYTHON", sys.executable)}
+    return subprocess.run(
+        ["bash", str(STACK), *args], check=True, text=True, stdout=subprocess.PIPE, env=env
+    ).stdout
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +92,11 @@ def infra() -> Iterator[Infra]:
             auth_user=os.environ["TFCI_AUTH_USER"],
             auth_password_file=Path(os.environ["TFCI_AUTH_PASSWORD_FILE"]),
             ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt"),
+            staging=TokenRegistry.from_env("STAGING"),
+            release=TokenRegistry.from_env("RELEASE"),
+            release_front=os.environ["TFCI_RELEASE_FRONT"],
+            release_faults=Path(os.environ["TFCI_RELEASE_FAULTS"]),
+            registry_ca=Path(os.environ["TFCI_REGISTRY_CA"]),
         )
     finally:
         if started_here:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ci.registry import Credentials, RegistryClient, RegistryError, parse_reference
+from ci.registry import Credentials, Registries, RegistryError, parse_reference
 from tests.conftest import Infra
 from tests.e2e import specs
 from tests.e2e.oci import layer_digests
@@ -53,6 +53,8 @@ def test_build_exports_and_publishes_with_auth(infra: Infra, tmp_path: Path) -> 
         infra.auth_user,
         "--password-file",
         str(infra.auth_password_file),
+        "--plain-http",
+        infra.auth_registry,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all 1 image(s) passed" in done.stdout
@@ -62,13 +64,15 @@ def test_build_exports_and_publishes_with_auth(infra: Infra, tmp_path: Path) -> 
     password = infra.auth_password_file.read_text().strip()
     assert password not in done.stdout + done.stderr
     # The pushed manifest is really there, under the primary tag only, behind the password.
-    client = RegistryClient({infra.auth_registry: Credentials(infra.auth_user, password)})
-    digest = client.digest_of(parse_reference(f"{repo}:{specs.cpu_spec().tag}"))
-    assert f"{repo}:{specs.cpu_spec().tag}@{digest}" in done.stdout
-    with pytest.raises(RegistryError):
-        client.digest_of(parse_reference(f"{repo}:latest"))
-    with pytest.raises(RegistryError):
-        RegistryClient({}).digest_of(parse_reference(f"{repo}:{specs.cpu_spec().tag}"))
+    plain = frozenset({infra.auth_registry})
+    with Registries(plain_http=plain) as client:
+        client.login(infra.auth_registry, Credentials(infra.auth_user, password))
+        digest = client.digest(parse_reference(f"{repo}:{specs.cpu_spec().tag}"))
+        assert digest is not None
+        assert f"{repo}:{specs.cpu_spec().tag}@{digest}" in done.stdout
+        assert client.digest(parse_reference(f"{repo}:latest")) is None
+    with Registries(plain_http=plain) as anonymous, pytest.raises(RegistryError, match="unauthorized"):
+        anonymous.digest(parse_reference(f"{repo}:{specs.cpu_spec().tag}"))
 
 
 def test_publish_without_password_is_exit_2_before_building(infra: Infra) -> None:
@@ -80,7 +84,7 @@ def test_publish_without_password_is_exit_2_before_building(infra: Infra) -> Non
             os.environ["REGISTRY_PASSWORD"] = env_password
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "error: --registry-user needs a password: set REGISTRY_PASSWORD or pass --password-file"
+        "error: --registry-user needs a password: set REGISTRY_PASSWORD or pass --password-file FILE"
     )
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from ci.build import Publish, describe_exec_error, exit_code, export_path, publish_image, summary
+from ci.build import describe_exec_error, exit_code, export_path, one_line, publish_image, summary
 from ci.errors import UserError
+from ci.preflight import Publish
+from ci.registry import Credentials
 from ci.report import CheckReport, CheckResult, failed, passed, tail
 from ci.spec import ImageSpec
 
@@ -69,6 +71,12 @@ async def test_a_failed_image_is_never_published(spec: ImageSpec) -> None:
 
 
 def test_publish_repr_hides_the_password() -> None:
-    publish = Publish("r.example", "r.example/tf", user="ci", password="s3cret-value")  # noqa: S106 - a fake, checked to stay hidden
+    publish = Publish("r.example", "r.example/tf", Credentials("ci", "s3cret-value"))
     assert "s3cret" not in repr(publish)
     assert "s3cret" not in str(publish)
+
+
+def test_engine_errors_become_one_short_line() -> None:
+    text = "failed to push r/x:1: unexpected status\n  from HEAD request [traceparent:63aef8-d7b1]\n"
+    assert one_line(text) == "failed to push r/x:1: unexpected status from HEAD request"
+    assert len(one_line("x" * 1000)) == 300

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,10 @@ def test_miniconda_download_is_cached_outside_the_layer_and_always_verified(cpu_
     options = BuildOptions(miniconda_base_url="https://mirror.example/miniconda")
     Layers(options).python(rec, spec)  # type: ignore[arg-type]
     script = rec.execs()[0]
-    assert "https://mirror.example/miniconda/Miniconda3-py311_24.1.2-0-Linux-x86_64.sh" in script
+    url = "https://mirror.example/miniconda/Miniconda3-py311_24.1.2-0-Linux-x86_64.sh"
+    env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
+    assert ("TFCI_MINICONDA_URL", url) in env
+    assert '"$TFCI_MINICONDA_URL"' in script
     # the cached copy is reused only if its sha256 matches; the copy that runs is checked again
     assert script.index("sha256sum -c") < script.index("curl") < script.index("cp /var/cache/tfci-miniconda")
     assert script.rindex("sha256sum -c") < script.index("bash /tmp/miniconda.sh")
@@ -229,12 +233,16 @@ deb http://security.ubuntu.com/ubuntu/ jammy-security main restricted
 """
 
 
-def test_apt_mirror_rewrites_debian_and_ubuntu_sources_and_restores_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "mirror", ["http://mirror.example/m", "https://ci:t0k&n#1@mirror.example/m"], ids=["plain", "credentials"]
+)
+def test_apt_mirror_rewrites_debian_and_ubuntu_sources_and_restores_them(tmp_path: Path, mirror: str) -> None:
     etc = tmp_path / "etc" / "apt"
     (etc / "sources.list.d").mkdir(parents=True)
     (etc / "sources.list.d" / "debian.sources").write_text(DEBIAN_SOURCES)
     (etc / "sources.list").write_text(UBUNTU_LIST)
-    script = layers.apt_mirror_script("http://mirror.example/m").replace("/etc/apt", str(etc))
+    script = layers.apt_mirror_script(mirror).replace("/etc/apt", str(etc))
+    assert mirror not in script, "the mirror URL must reach apt through the environment, not argv"
     script = script.replace("/tmp/tfci-apt-backup", str(tmp_path / "backup"))
     during = subprocess.run(
         [
@@ -245,12 +253,34 @@ def test_apt_mirror_rewrites_debian_and_ubuntu_sources_and_restores_them(tmp_pat
         check=True,
         capture_output=True,
         text=True,
+        env={**os.environ, layers.APT_MIRROR_ENV: mirror},
     ).stdout
-    assert "URIs: http://mirror.example/m/debian\n" in during
-    assert "URIs: http://mirror.example/m/debian-security\n" in during
-    assert "deb http://mirror.example/m/ubuntu/ jammy main" in during
-    assert "deb http://mirror.example/m/ubuntu/ jammy-security main" in during
+    assert f"URIs: {mirror}/debian\n" in during
+    assert f"URIs: {mirror}/debian-security\n" in during
+    assert f"deb {mirror}/ubuntu/ jammy main" in during
+    assert f"deb {mirror}/ubuntu/ jammy-security main" in during
     assert "deb.debian.org" not in during
     # Restored afterwards: the image keeps the distribution's own sources.
     assert (etc / "sources.list.d" / "debian.sources").read_text() == DEBIAN_SOURCES
     assert (etc / "sources.list").read_text() == UBUNTU_LIST
+
+
+def test_mirror_urls_with_credentials_reach_the_engine_only_as_secrets(cpu_spec: ImageSpec) -> None:
+    """A token in a mirror URL must never be an env value, a command line or a layer."""
+    token = "s3cr3t-t0ken"  # noqa: S105 - a fake, asserted to stay out of plain values
+    options = BuildOptions(
+        apt_mirror=f"https://ci:{token}@apt.example/m",
+        pip_index_url=f"https://ci:{token}@pypi.example/simple",
+        pip_extra_index_url="https://extra.example/simple",
+    )
+    rec = record(cpu_spec, options)
+    plain = [call for call in rec.calls if call[0] != "with_secret_variable"]
+    assert token not in repr(plain)
+    secret_vars = [args[0] for name, args, _ in rec.calls if name == "with_secret_variable"]
+    assert {"TFCI_APT_MIRROR", "TFCI_APT_MIRROR_SCRUB", "PIP_INDEX_URL", "PIP_INDEX_URL_SCRUB"} <= set(
+        secret_vars
+    )
+    unset = [args[0] for name, args, _ in rec.calls if name == "without_secret_variable"]
+    assert sorted(unset) == sorted(secret_vars), "every secret variable is removed after its exec"
+    env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
+    assert ("PIP_EXTRA_INDEX_URL", "https://extra.example/simple") in env  # no credentials: plain

@@ -10,6 +10,8 @@
 #
 #   staging  https://127.0.0.1:5002  token https://127.0.0.1:5003/token  storage https://127.0.0.2:5004
 #   release  https://127.0.0.1:5012  token https://127.0.0.1:5013/token  storage https://127.0.0.2:5014
+#   release, through a fault-injecting front: https://127.0.0.1:5022 (nginx reverse proxy): a
+#            manifest PUT for tag T answers 503 while the file $TFCI_RELEASE_FAULTS/T exists
 #
 # Pieces (all Debian packages plus this repository's token_service.py):
 # - Distribution (docker-registry 2.8) with TLS, `auth: token` and the `redirect` storage middleware,
@@ -96,11 +98,11 @@ spawn() {
 }
 
 stop_pidfile() {
-  local pidfile=$1 pid i
+  local pidfile=$1 pid
   pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
   pid=$(cat "$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$pidfile"
 }
@@ -218,6 +220,32 @@ EOF
   }
 EOF
   done
+  cat <<EOF
+  server {
+    # The release registry behind a front that can fail chosen tags, like a registry having a bad
+    # minute in the middle of a promotion.
+    listen 127.0.0.1:5022 ssl;
+    ssl_certificate $TLS/server.crt;
+    ssl_certificate_key $TLS/server.key;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    proxy_http_version 1.1;
+    location ~ ^/v2/.+/manifests/(?<ref>[^/]+)\$ {
+      set \$fault "";
+      if (\$request_method = PUT) { set \$fault "$BASE/release/faults/\$ref"; }
+      if (-f \$fault) { return 503 '{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'; }
+      proxy_pass https://127.0.0.1:5012;
+      proxy_set_header Host \$host:\$server_port;
+      proxy_set_header X-Forwarded-Proto https;
+    }
+    location / {
+      proxy_pass https://127.0.0.1:5012;
+      proxy_set_header Host \$host:\$server_port;
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
+EOF
   echo "}"
 }
 
@@ -228,6 +256,7 @@ cmd_start() {
   make_tls
   local name rport tport sport
   for name in "${INSTANCES[@]}"; do start_instance "$name"; done
+  mkdir -p "$BASE/release/faults"
   if ! pid_alive "$RUN/nginx.pid.spawn"; then
     nginx_conf >"$BASE/nginx.conf"
     spawn "$RUN/nginx.pid.spawn" "$BASE/nginx-error.log" nginx -c "$BASE/nginx.conf" -p "$BASE"
@@ -238,6 +267,7 @@ cmd_start() {
     wait_https "https://127.0.0.1:$tport/token?service=tfci-$name" 200 "token service $name"
     wait_https "https://127.0.0.2:$sport/docker/registry/v2/blobs/sha256/00/none/data" 404 "storage $name"
   done
+  wait_https "https://127.0.0.1:5022/v2/" 401 "release front"
   engine_fragment >"$BASE/engine-registries.toml"
   log "staging https://127.0.0.1:5002, release https://127.0.0.1:5012 (token auth, blob redirects) ready"
 }
@@ -286,6 +316,8 @@ cmd_env() {
     echo "export TFCI_${upper}_STORAGE_LOG=$BASE/$name/storage-access.log"
     echo "export TFCI_${upper}_STORAGE_HOST=127.0.0.2:$sport"
   done
+  echo "export TFCI_RELEASE_FRONT=127.0.0.1:5022"
+  echo "export TFCI_RELEASE_FAULTS=$BASE/release/faults"
 }
 
 case "${1:-}" in

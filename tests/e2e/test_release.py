@@ -1,0 +1,503 @@
+"""The release path on registries that behave like GHCR: build --publish, then promote the tested digests.
+
+Why against tests/infra/registry/realistic.sh: real registries speak TLS, hand out scoped bearer
+tokens from a separate token service and redirect blob GETs to a storage host. Only against such a
+registry can a test show that a credential reaches its own registry and token service and nothing
+else (the token services log every account that asks; the storage hosts log whether a request
+carried an Authorization header), that digests survive promotion byte for byte, and what a release
+engineer sees when a registry fails half way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ci.registry import Credentials, Registries, parse_reference
+from ci.resolve import resolve_targets
+from ci.spec import ImageSpec
+from ci.table import load_table
+from tests.conftest import Infra, TokenRegistry
+from tests.e2e import specs
+
+pytestmark = [pytest.mark.engine]
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD_VARS = ("REGISTRY_PASSWORD", "FROM_REGISTRY_PASSWORD", "TO_REGISTRY_PASSWORD")
+
+
+def cli(
+    *argv: str, env: dict[str, str] | None = None, timeout: int = 1800
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as CI runs it; registry passwords only from `env`, never inherited."""
+    full = {k: v for k, v in os.environ.items() if k not in PASSWORD_VARS}
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(REPO / "ci" / "main.py"), *argv],
+        cwd=REPO,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def registries(infra: Infra, *logins: TokenRegistry) -> Registries:
+    """The product's skopeo client, logged in to the given registries, to read the registries' state."""
+    client = Registries(ca_bundle=infra.registry_ca, plain_http=frozenset({infra.registry}))
+    for registry in logins:
+        client.login(registry.address, Credentials(registry.user, registry.password))
+    return client
+
+
+def accounts(log: Path, since: int) -> set[str]:
+    """Accounts that asked this token service for a token after byte offset `since` of its log."""
+    with log.open() as stream:
+        stream.seek(since)
+        return {json.loads(line).get("account", "") for line in stream if line.strip().startswith("{")}
+
+
+def size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def assert_storage_saw_no_credentials(infra: Infra) -> None:
+    for registry in (infra.staging, infra.release):
+        text = registry.storage_log.read_text() if registry.storage_log.exists() else ""
+        assert "auth=PRESENT" not in text, (
+            f"{registry.address}'s storage host received an Authorization header"
+        )
+
+
+@dataclass(frozen=True)
+class Published:
+    repository: str
+    report_dir: Path
+    log_dir: Path
+    output: str
+    digest: str
+
+
+@pytest.fixture(scope="module")
+def published(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    """`build --publish` of the CPU image to the token-auth staging registry, with a results file."""
+    tmp = tmp_path_factory.mktemp("release")
+    repository = f"{infra.staging.address}/tfci-e2e/staging-{secrets.token_hex(4)}"
+    report_dir, log_dir = tmp / "report", tmp / "logs"
+    done = cli(
+        "build",
+        *specs.CPU_CLI_ARGS,
+        "--ca-cert",
+        str(infra.ca_bundle),
+        "--skip-service-checks",
+        "--publish",
+        repository,
+        "--registry-user",
+        infra.staging.user,
+        "--registry-ca-cert",
+        str(infra.registry_ca),
+        "--report-dir",
+        str(report_dir),
+        env={"REGISTRY_PASSWORD": infra.staging.password, "TFCI_LOG_DIR": str(log_dir)},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    index = json.loads((report_dir / "index.json").read_text())
+    (image,) = index["images"]
+    assert image["ok"] is True
+    assert image["pushed"]["repository"] == repository
+    return Published(repository, report_dir, log_dir, output, image["pushed"]["digest"])
+
+
+def test_publish_to_a_token_registry_records_the_pushed_digest(infra: Infra, published: Published) -> None:
+    spec = specs.cpu_spec()
+    with registries(infra, infra.staging) as client:
+        assert client.digest(parse_reference(f"{published.repository}:{spec.tag}")) == published.digest
+    index = json.loads((published.report_dir / "index.json").read_text())
+    (image,) = index["images"]
+    assert image["tag"] == spec.tag
+    assert image["tags"] == [spec.tag]
+    assert image["pushed"] == {
+        "repository": published.repository,
+        "tag": spec.tag,
+        "digest": published.digest,
+    }
+    assert {"name": "build", "status": "pass"}.items() <= image["checks"][0].items()
+    # The secret is nowhere: not in the output, not in the engine's progress log (0600).
+    password = infra.staging.password
+    assert password not in published.output
+    logs = list(published.log_dir.glob("dagger-*.log"))
+    assert logs, "the session wrote no progress log"
+    for log in logs:
+        assert password not in log.read_text(errors="replace")
+        assert log.stat().st_mode & 0o077 == 0, f"{log} is readable by others"
+    assert_storage_saw_no_credentials(infra)
+
+
+def test_promote_results_copies_the_tested_digest_with_separate_credentials(
+    infra: Infra, published: Published, tmp_path: Path
+) -> None:
+    release = f"{infra.release.address}/tfci-e2e/release-{secrets.token_hex(4)}"
+    staging_log, release_log = size(infra.staging.token_log), size(infra.release.token_log)
+    journal = tmp_path / "journal.json"
+    args = (
+        "promote",
+        "--results",
+        str(published.report_dir / "index.json"),
+        "--to",
+        release,
+        "--from-user",
+        infra.staging.user,
+        "--to-user",
+        infra.release.user,
+        "--registry-ca-cert",
+        str(infra.registry_ca),
+        "--journal",
+        str(journal),
+    )
+    env = {"FROM_REGISTRY_PASSWORD": infra.staging.password, "TO_REGISTRY_PASSWORD": infra.release.password}
+    done = cli(*args, env=env, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    entries = json.loads(journal.read_text())["entries"]
+    assert [(e["target"], e["outcome"]) for e in entries] == [(f"{release}:{specs.cpu_spec().tag}", "moved")]
+    with registries(infra, infra.release) as client:
+        assert client.digest(parse_reference(f"{release}:{specs.cpu_spec().tag}")) == published.digest
+    # Each credential reached its own token service only; the storage hosts saw none.
+    assert infra.release.user not in accounts(infra.staging.token_log, staging_log)
+    assert infra.staging.user not in accounts(infra.release.token_log, release_log)
+    assert infra.staging.user in accounts(infra.staging.token_log, staging_log)
+    assert infra.release.user in accounts(infra.release.token_log, release_log)
+    assert_storage_saw_no_credentials(infra)
+    assert infra.staging.password not in output
+    assert infra.release.password not in output
+    # Idempotent: a second run finds everything in place.
+    again = cli(*args, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert [e["outcome"] for e in json.loads(journal.read_text())["entries"]] == ["already there"]
+
+
+def test_promote_refuses_a_missing_tested_digest_and_warns_about_a_moved_tag(
+    infra: Infra, published: Published, tmp_path: Path
+) -> None:
+    index = json.loads((published.report_dir / "index.json").read_text())
+    release = f"{infra.release.address}/tfci-e2e/missing-{secrets.token_hex(4)}"
+    common: tuple[str, ...] = ("--to", release, "--from-user", infra.staging.user)
+    common += ("--to-user", infra.release.user, "--registry-ca-cert", str(infra.registry_ca))
+    common += ("--journal", str(tmp_path / "j.json"))
+    env = {"FROM_REGISTRY_PASSWORD": infra.staging.password, "TO_REGISTRY_PASSWORD": infra.release.password}
+
+    gone = json.loads(json.dumps(index))
+    gone["images"][0]["pushed"]["digest"] = "sha256:" + "0" * 64
+    (tmp_path / "gone.json").write_text(json.dumps(gone))
+    done = cli("promote", "--results", str(tmp_path / "gone.json"), *common, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.startswith("error: promote: nothing promoted: tested digest(s) missing from staging:")
+    assert done.stderr.count("\n") == 1
+    with registries(infra, infra.release) as client:
+        assert client.digest(parse_reference(f"{release}:{specs.cpu_spec().tag}")) is None
+
+    # Someone pushes over the staging tag after the build: promote still copies the tested digest.
+    moved_repo = f"{infra.staging.address}/tfci-e2e/moved-{secrets.token_hex(4)}"
+    tag = specs.cpu_spec().tag
+    with registries(infra, infra.staging) as client:
+        tested = parse_reference(f"{published.repository}@{published.digest}")
+        client.copy(tested, parse_reference(f"{moved_repo}:{tag}"))
+        base = parse_reference(f"{infra.registry}/library/debian:bookworm")
+        base_digest = client.digest(base)
+        assert base_digest is not None
+        client.copy(base.with_digest(base_digest), parse_reference(f"{moved_repo}:{tag}"))
+    moved = json.loads(json.dumps(index))
+    moved["images"][0]["pushed"]["repository"] = moved_repo
+    (tmp_path / "moved.json").write_text(json.dumps(moved))
+    done = cli("promote", "--results", str(tmp_path / "moved.json"), *common, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"warning: {moved_repo}:{tag} has moved since the build" in done.stderr
+    with registries(infra, infra.release) as client:
+        assert client.digest(parse_reference(f"{release}:{tag}")) == published.digest
+
+
+def _alias_target() -> ImageSpec:
+    """A target with at least four tags (primary + aliases), for tag-by-tag journals."""
+    return max(
+        (s for s in resolve_targets(load_table()) if s.variant == "cpu"), key=lambda s: len(s.all_tags)
+    )
+
+
+def _stage_small_image(infra: Infra, repository: str, tag: str) -> str:
+    """A small stand-in under a real tag (promotion does not look inside): debian from the mirror."""
+    with registries(infra) as client:
+        base = parse_reference(f"{infra.registry}/library/debian:bookworm")
+        digest = client.digest(base)
+        assert digest is not None
+        return client.copy(base.with_digest(digest), parse_reference(f"{repository}:{tag}"))
+
+
+def test_promote_on_plain_registries_moves_aliases(infra: Infra, tmp_path: Path) -> None:
+    spec = _alias_target()
+    run = secrets.token_hex(4)
+    staging, release = f"{infra.registry}/tfci/staging-{run}", f"{infra.registry}/tfci/release-{run}"
+    digest = _stage_small_image(infra, staging, spec.tag)
+    selectors = [
+        "--tf",
+        spec.tf_version,
+        "--python",
+        spec.python_version,
+        "--variant",
+        "cpu",
+        "--os",
+        spec.os_id,
+    ]
+    done = cli(
+        "promote", *selectors, "--from", staging, "--to", release, "--plain-http", infra.registry,
+        "--journal", str(tmp_path / "j.json"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    moved = [line for line in done.stdout.splitlines() if line.startswith("moved ")]
+    assert len(moved) == len(spec.all_tags), done.stdout
+    with registries(infra) as client:
+        for tag in spec.all_tags:
+            assert client.digest(parse_reference(f"{release}:{tag}")) == digest
+
+
+def test_a_failure_on_the_third_tag_is_journaled_and_a_rerun_completes(infra: Infra, tmp_path: Path) -> None:
+    spec = _alias_target()
+    assert len(spec.all_tags) >= 4, spec.all_tags
+    run = secrets.token_hex(4)
+    staging = f"{infra.registry}/tfci/staging-{run}"
+    release = f"{infra.release_front}/tfci-e2e/faulty-{run}"
+    digest = _stage_small_image(infra, staging, spec.tag)
+    selectors = [
+        "--tf",
+        spec.tf_version,
+        "--python",
+        spec.python_version,
+        "--variant",
+        "cpu",
+        "--os",
+        spec.os_id,
+    ]
+    journal = tmp_path / "journal.json"
+    args = (
+        "promote", *selectors, "--from", staging, "--to", release, "--plain-http", infra.registry,
+        "--to-user", infra.release.user, "--registry-ca-cert", str(infra.registry_ca),
+        "--journal", str(journal),
+    )  # fmt: skip
+    env = {"TO_REGISTRY_PASSWORD": infra.release.password}
+    third = spec.all_tags[2]
+    fault = infra.release_faults / third
+    fault.touch()
+    try:
+        done = cli(*args, env=env)
+    finally:
+        fault.unlink()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "2 moved, 0 already there, 1 failed" in done.stderr
+    assert str(journal) in done.stderr
+    outcomes = [
+        (e["target"].rsplit(":", 1)[1], e["outcome"]) for e in json.loads(journal.read_text())["entries"]
+    ]
+    expected = ["moved", "moved", "failed"] + ["not attempted"] * (len(spec.all_tags) - 3)
+    assert outcomes == list(zip(spec.all_tags, expected, strict=True))
+    assert f"failed        {release}:{third}" in done.stdout
+
+    rerun = cli(*args, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    rerun_outcomes = [e["outcome"] for e in json.loads(journal.read_text())["entries"]]
+    assert rerun_outcomes == ["already there", "already there"] + ["moved"] * (len(spec.all_tags) - 2)
+    with registries(infra, infra.release) as client:
+        for tag in spec.all_tags:
+            assert (
+                client.digest(parse_reference(f"{infra.release.address}/tfci-e2e/faulty-{run}:{tag}"))
+                == digest
+            )
+
+
+def test_wrong_password_fails_in_seconds_before_any_build(infra: Infra) -> None:
+    wrong = "wrong-" + secrets.token_hex(8)
+    started = time.monotonic()
+    done = cli(
+        "build", *specs.CPU_CLI_ARGS, "--publish", f"{infra.staging.address}/tfci-e2e/denied",
+        "--registry-user", infra.staging.user, "--registry-ca-cert", str(infra.registry_ca),
+        env={"REGISTRY_PASSWORD": wrong},
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert took < 30, f"the preflight took {took:.0f}s"
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"error: --publish {infra.staging.address}/tfci-e2e/denied: login to ")
+    assert "[build]" not in done.stderr, "a build started despite a rejected password"
+    assert wrong not in done.stdout + done.stderr
+
+
+def test_unreachable_registry_fails_in_seconds(infra: Infra) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    done = cli(
+        "build", *specs.CPU_CLI_ARGS, "--publish", f"127.0.0.1:{port}/x", "--plain-http", f"127.0.0.1:{port}"
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "connection refused" in done.stderr
+
+
+class ThrowawayRegistry:
+    """A fresh Distribution registry on a free loopback port, for one test.
+
+    Why not a shared one: the engine remembers where it pushed each blob and mounts it from there
+    instead of uploading it again, so only a registry this engine has never pushed to guarantees a
+    real multi-hundred-MB upload to kill.
+    """
+
+    def __init__(self, root: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.storage = root / "storage"
+        self.config = root / "config.yml"
+        self.config.write_text(
+            "version: 0.1\nlog: {level: warn}\n"
+            f"storage: {{filesystem: {{rootdirectory: {self.storage}}}}}\n"
+            f"http: {{addr: {self.address}, secret: {secrets.token_hex(16)}}}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"registry on {self.address} did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def kill_when_uploading(self, threshold: int, stop: threading.Event) -> list[int]:
+        """SIGKILL the registry once an upload in progress holds `threshold` bytes: a kill mid-upload."""
+        killed: list[int] = []
+
+        def watch() -> None:
+            while not stop.is_set():
+                for data in self.storage.glob("docker/registry/v2/repositories/**/_uploads/*/data"):
+                    try:
+                        big = data.stat().st_size >= threshold
+                    except FileNotFoundError:
+                        continue
+                    if big and self.process is not None:
+                        killed.append(data.stat().st_size)
+                        self.kill()
+                        return
+                time.sleep(0.05)
+
+        threading.Thread(target=watch, daemon=True).start()
+        return killed
+
+
+@pytest.fixture
+def throwaway_registry(tmp_path: Path) -> Iterator[ThrowawayRegistry]:
+    registry = ThrowawayRegistry(tmp_path)
+    registry.start()
+    yield registry
+    registry.kill()
+
+
+def test_registry_killed_mid_push_fails_cleanly_and_a_rerun_completes(
+    throwaway_registry: ThrowawayRegistry, tmp_path: Path, infra: Infra
+) -> None:
+    registry = throwaway_registry
+    repository = f"{registry.address}/tfci-e2e/killed"
+    tag = specs.cpu_spec().tag
+    args = (
+        "build", *specs.CPU_CLI_ARGS, "--ca-cert", str(infra.ca_bundle), "--skip-service-checks",
+        "--publish", repository, "--plain-http", registry.address, "--report-dir", str(tmp_path / "report"),
+    )  # fmt: skip
+    stop = threading.Event()
+    killed = registry.kill_when_uploading(32 << 20, stop)
+    try:
+        done = cli(*args)
+    finally:
+        stop.set()
+    assert killed, "the push finished before the registry could be killed mid-upload"
+    assert done.returncode == 1, done.stdout + done.stderr
+    failure = [line for line in done.stdout.splitlines() if line.startswith(f"  {tag}: publish:")]
+    assert len(failure) == 1, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    index = json.loads((tmp_path / "report" / "index.json").read_text())
+    assert index["images"][0]["ok"] is False
+    assert index["images"][0]["pushed"] is None
+
+    registry.start()  # same storage: whatever was half-uploaded is still there
+    with Registries(plain_http=frozenset({registry.address})) as client:
+        assert client.digest(parse_reference(f"{repository}:{tag}")) is None, "a tag moved"
+        rerun = cli(*args)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert client.digest(parse_reference(f"{repository}:{tag}")) is not None
+
+
+class _BrokenRegistry:
+    """A TCP server that answers every request with `reply` and hangs up: a registry dying mid-response."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.reply = reply
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(self.reply)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"partial',
+        b"NOT-HTTP garbage\r\n\r\n",
+    ],
+    ids=["incomplete-read", "bad-status-line"],
+)
+def test_a_registry_dying_mid_response_is_one_line(reply: bytes, tmp_path: Path) -> None:
+    broken = _BrokenRegistry(reply)
+    try:
+        done = cli(
+            "promote", "--all", "--from", f"{broken.address}/tfci/x", "--to", f"{broken.address}/tfci/y",
+            "--plain-http", broken.address, "--journal", str(tmp_path / "j.json"),
+        )  # fmt: skip
+    finally:
+        broken.sock.close()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("error: promote:")
+    assert "Traceback" not in done.stderr
