@@ -200,19 +200,19 @@ class Registries:
         timeout: float = DEFAULT_TIMEOUT_S,
         retry_times: int = 2,
     ) -> None:
+        ca = read_ca_bundle(ca_bundle, "--registry-ca-cert") if ca_bundle is not None else None
+        if authfile is not None and not authfile.is_file():
+            raise UserError(f"--authfile {authfile}: no such file")
         if shutil.which(SKOPEO) is None:
             raise UserError(
                 "skopeo is not installed: apt-get install skopeo (GitHub's Ubuntu runners ship it)"
             )
         self._dir = Path(tempfile.mkdtemp(prefix="tfci-registry-"))  # 0700 by mkdtemp
         self._certs: Path | None = None
-        if ca_bundle is not None:
-            data = read_ca_bundle(ca_bundle, "--registry-ca-cert")
+        if ca is not None:
             self._certs = self._dir / "certs"
             self._certs.mkdir(mode=0o700)
-            (self._certs / "ca.crt").write_bytes(data)
-        if authfile is not None and not authfile.is_file():
-            raise UserError(f"--authfile {authfile}: no such file")
+            (self._certs / "ca.crt").write_bytes(ca)
         self._authfile = authfile
         self._plain_http = plain_http
         self._timeout = timeout
