@@ -30,6 +30,11 @@ def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(tab
             with pytest.raises(RequestError, match="and-cuda"):
                 resolve(table, request)
             continue
+        pip_pythons = row.pip_cuda.python if row.pip_cuda is not None else None
+        if request.cuda_source == "pip" and pip_pythons is not None and request.python not in pip_pythons:
+            with pytest.raises(RequestError, match="installs for Python"):
+                resolve(table, request)
+            continue
         if request.cuda_source == "base" and row.gpu_unavailable is not None:
             with pytest.raises(RequestError) as info:
                 resolve(table, request)
@@ -41,7 +46,9 @@ def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(tab
         assert spec.python_version == request.python
         assert spec.tensorflow_requirement.endswith(f"=={row.tf}")
         assert spec.tag.startswith(f"{row.tf}-python{request.python}-")
-        assert spec.constraints == (f"numpy{spec.numpy_specifier}",)
+        pins = tuple(f"{w.dist}=={w.version}" for w in spec.nvidia_wheels)
+        assert spec.constraints == (f"numpy{spec.numpy_specifier}", *pins)
+        assert bool(pins) == (spec.cuda_source == "pip")
         assert any(r.startswith("tensorboard") for r in spec.jupyter_requirements)
         if spec.is_gpu:
             assert spec.cuda_version
@@ -107,7 +114,7 @@ def test_unverified_installer_resolves_but_refuses_to_build(table: Table) -> Non
 
 
 def test_python_without_any_installer_refuses_to_build(table: Table) -> None:
-    spec = resolve(table, BuildRequest(tf="2.5.3", python="3.6", variant="cpu"))
+    spec = resolve(table, BuildRequest(tf="2.4.4", python="3.6", variant="cpu"))
     assert spec.miniconda is None
     assert not spec.buildable
 
@@ -121,6 +128,11 @@ def test_python_without_any_installer_refuses_to_build(table: Table) -> None:
         (BuildRequest(tf="2.15.0", variant="cpu", os="windows11"), "os", "valid: ubuntu18.04"),
         (BuildRequest(tf="2.1.4", variant="gpu"), "variant", "CUDA 10"),
         (BuildRequest(tf="2.13.1", variant="gpu", cuda_source="pip"), "cuda_source", "and-cuda"),
+        (
+            BuildRequest(tf="2.14.1", python="3.11", variant="gpu", cuda_source="pip"),
+            "python",
+            "installs for Python 3.9, 3.10 only",
+        ),
         (
             BuildRequest(tf="2.15.0", variant="gpu", gpu_base="not an image"),
             "gpu_base",
