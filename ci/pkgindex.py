@@ -84,7 +84,7 @@ def make_session(ca_bundle: Path | None = None) -> requests.Session:
     return session
 
 
-def _parse_file(index: str, project: str, filename: str) -> tuple[Version, frozenset[Tag]] | None:
+def _parse_file(filename: str) -> tuple[Version, frozenset[Tag]] | None:
     try:
         if filename.endswith(".whl"):
             _, version, _, tags = parse_wheel_filename(filename)
@@ -135,7 +135,7 @@ class PackageIndex:
             return IndexUnreachable(index, _reason(exc))
         out: list[IndexFile] = []
         for pkg in page.packages:
-            parsed = _parse_file(index, project, pkg.filename)
+            parsed = _parse_file(pkg.filename)
             if parsed is None:
                 continue
             version, tags = parsed

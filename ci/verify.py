@@ -177,7 +177,9 @@ class Verifier:
         try:
             self.index.files(self.primary, TENSORFLOW)
         except IndexUnreachable as exc:
-            self.report.add(Finding("error", "index", f"cannot read the package index: {exc.reason}"))
+            self.report.add(
+                Finding("error", "index", f"cannot read the package index {exc.index}: {exc.reason}")
+            )
             self.report.seconds = time.monotonic() - started
             return self.report
         for subject in subjects:
@@ -384,7 +386,7 @@ class Verifier:
         for minor, newest in sorted(newest_per_minor.items()):
             rows = [v for v in table if v.release[:2] == minor]
             have = max(rows) if rows else None
-            self.report.witness(f for f in files if f.version == newest)
+            self.report.witness([next(f for f in files if f.version == newest)])
             if have is None:
                 message = f"TensorFlow {newest} is on the index; the table has no {minor[0]}.{minor[1]} row"
             elif newest > have:
@@ -394,8 +396,6 @@ class Verifier:
             else:
                 continue
             self.report.add(Finding("update", "releases", message, package=f"{TENSORFLOW}=={newest}"))
-        for version in table:
-            self.report.witness(f for f in files if f.version == version)
 
 
 def _show(req: Requirement) -> str:

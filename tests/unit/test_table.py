@@ -10,9 +10,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from ci.errors import UserError
 from ci import compat
 from ci.compat import cudnn_compatible
+from ci.errors import UserError
 from ci.table import Table, load_table, parse_cuda_tag
 
 REFERENCE = Path("/work/shared/reference/data")
