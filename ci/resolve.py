@@ -226,9 +226,11 @@ def _pip_gpu(table: Table, release: Release, request: BuildRequest, python: str)
         )
     pip = release.pip_cuda
     if pip is None or release.packages.pip_cuda is None:
+        era = table.compat.package_eras.get(f"tensorflow[{compat.AND_CUDA_EXTRA}]")
+        why = f" ({era.why})" if era is not None else ""
         raise RequestError(
             "cuda_source",
-            f"TensorFlow {release.tf} has no tensorflow[and-cuda] extra (it starts with 2.14);"
+            f"TensorFlow {release.tf} has no tensorflow[{compat.AND_CUDA_EXTRA}] extra{why};"
             " use cuda_source base",
         )
     if pip.python is not None and python not in pip.python:

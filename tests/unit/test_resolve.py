@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ci.layers import constraints_text
 from ci.resolve import BuildRequest, RequestError, resolve, resolve_targets
 from ci.table import Table
 
@@ -169,3 +170,21 @@ def test_local_mirror_of_a_known_tag_is_accepted(table: Table) -> None:
     spec = resolve(table, BuildRequest(tf="2.15.1", variant="gpu", gpu_base=ref))
     assert spec.base_image == ref
     assert spec.tag == "2.15.1-python3.11-cuda12.2.2-cudnn8-devel-ubuntu22.04"
+
+
+def test_pip_cuda_specs_pin_every_nvidia_wheel_as_a_constraint(table: Table) -> None:
+    """Issue 10: 2.20/2.21's extra takes ranges; the pins keep pip on the tag's CUDA 12.5 / cuDNN 9.3."""
+    spec = resolve(table, BuildRequest(tf="2.21.0", variant="gpu", cuda_source="pip"))
+    assert spec.tag == "2.21.0-python3.12-cuda12.5-cudnn9-pip-ubuntu22.04"
+    assert "nvidia-cuda-runtime-cu12==12.5.82" in spec.constraints
+    assert "nvidia-cudnn-cu12==9.3.0.75" in spec.constraints
+    assert "nvidia-cuda-nvcc-cu12==12.5.82" in spec.constraints
+    assert len(spec.nvidia_wheels) == 12
+    # ci.layers mounts exactly these lines as the constraints file of every pip layer.
+    assert "nvidia-cudnn-cu12==9.3.0.75\n" in constraints_text(spec)
+    labels = dict(spec.labels)
+    assert labels["io.tfimages.pip.nvidia-cudnn-cu12"] == "9.3.0.75"
+    assert "CUDA runtime 12.5.82, cuDNN 9.3.0.75" in labels["org.opencontainers.image.description"]
+    cu11 = resolve(table, BuildRequest(tf="2.14.1", python="3.10", variant="gpu", cuda_source="pip"))
+    assert "nvidia-cudnn-cu11==8.7.0.84" in cu11.constraints
+    assert cu11.tag == "2.14.1-python3.10-cuda11.8-cudnn8-pip-ubuntu22.04"
