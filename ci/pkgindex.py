@@ -213,11 +213,6 @@ class Target:
     python: str  # "3.11"
     glibc: str  # "2.35"
 
-    @property
-    def python_tuple(self) -> tuple[int, int]:
-        major, minor = self.python.split(".")[:2]
-        return int(major), int(minor)
-
     def tags(self) -> frozenset[Tag]:
         return _tags(self.python, self.glibc)
 
