@@ -24,26 +24,27 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ci import compat
+from ci.compat import cudnn_compatible, major_minor
 from ci.layers import site_packages
 from ci.options import BuildOptions
 from ci.report import CheckReport, CheckResult, failed, not_checked, passed, tail
 from ci.spec import ImageSpec
+from ci.tags import LABEL_PREFIX, wheel_label
 
 if TYPE_CHECKING:
     from dagger import Container
 
 # --------------------------------------------------------------------------- pure rules
 
+CUDA_LABEL = f"{LABEL_PREFIX}.cuda.version"
+CUDNN_LABEL = f"{LABEL_PREFIX}.cudnn.version"
+
 
 def parse_nvcc_release(output: str) -> str | None:
     """'Cuda compilation tools, release 12.2, V12.2.140' -> '12.2' (None when absent)."""
     match = re.search(r"release (\d+)\.(\d+)", output)
     return f"{match.group(1)}.{match.group(2)}" if match else None
-
-
-def major_minor(version: str) -> str:
-    release = Version(version).release
-    return f"{release[0]}.{release[1] if len(release) > 1 else 0}"
 
 
 def parse_cudnn_header(text: str) -> str | None:
@@ -55,16 +56,6 @@ def parse_cudnn_header(text: str) -> str | None:
             return None
         parts.append(match.group(1))
     return ".".join(parts)
-
-
-def cudnn_satisfies(found: str, required: str) -> bool:
-    """TensorFlow's load rule: same cuDNN major, equal or newer minor (a major-only find: major)."""
-    have, need = Version(found).release, Version(required).release
-    if have[0] != need[0]:
-        return False
-    if len(have) < 2:  # only libcudnn.so.N was found: the major is all we know
-        return True
-    return have[1] >= (need[1] if len(need) > 1 else 0)
 
 
 LOCKED_ROOT_FIELDS = frozenset({"*", "!", "!*", "!!"})
@@ -248,16 +239,14 @@ for h in /usr/include/cudnn_version.h /usr/include/x86_64-linux-gnu/cudnn_versio
          /usr/include/cudnn.h; do
   if [ -f "$h" ] && grep -q CUDNN_MAJOR "$h"; then echo "header $h"; cat "$h"; exit 0; fi
 done
-v=$({python} -c 'import importlib.metadata as m
-for d in ("nvidia-cudnn-cu12", "nvidia-cudnn-cu11"):
-    try:
-        print(m.version(d)); break
-    except m.PackageNotFoundError:
-        pass' 2>/dev/null)
-if [ -n "$v" ]; then echo "pip $v"; exit 0; fi
+for d in {dists}; do
+  v=$({python} -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$d" 2>/dev/null)
+  if [ -n "$v" ]; then echo "pip $v $d"; exit 0; fi
+done
 lib=$(find / \( -path /proc -o -path /sys \) -prune -o -name 'libcudnn.so.[0-9]*' -print 2>/dev/null \
       | head -1)
-if [ -n "$lib" ]; then echo "lib $lib"; exit 0; fi
+# The soname link (libcudnn.so.8) names only the major; the file it points to names the full version.
+if [ -n "$lib" ]; then echo "lib $(readlink -f "$lib")"; exit 0; fi
 echo "no cuDNN found" >&2; exit 1
 """
 
@@ -270,9 +259,10 @@ def parse_cudnn_probe(output: str) -> tuple[str, str] | None:
         version = parse_cudnn_header(rest)
         return (version, where) if version else None
     if kind == "pip":
-        return where.strip(), "pip package nvidia-cudnn"
+        version, _, dist = where.strip().partition(" ")
+        return version, f"pip package {dist or 'nvidia-cudnn'}"
     if kind == "lib":
-        match = re.search(r"libcudnn\.so\.(\d+)", where)
+        match = re.search(r"libcudnn\.so\.(\d+(?:\.\d+)*)", where)
         return (match.group(1), where) if match else None
     return None
 
@@ -282,16 +272,91 @@ async def check_cudnn(run: Runner, options: BuildOptions) -> CheckResult:
     want = run.spec.cudnn_version
     assert want is not None
     site = site_packages(run.spec)
-    out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python))
+    wheel = run.spec.nvidia_wheel(compat.CUDNN)
+    dists = shlex.quote(wheel.dist) if wheel is not None else ""
+    out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python, dists=dists))
     probe = parse_cudnn_probe(out.stdout) if out.code == 0 else None
     if probe is None:
         return failed(name, f"cuDNN not found: {tail(out.both, 3)}")
     version, where = probe
-    if not cudnn_satisfies(version, want):
+    if not cudnn_compatible(version, want):
         return failed(
-            name, f"cuDNN {version} ({where}) does not satisfy {want} (same major, minor >= required)"
+            name,
+            f"cuDNN {version} ({where}) does not satisfy {want}: TensorFlow loads a cuDNN with the same"
+            " major and a minor >= the one it was built with (a version without its minor cannot show that)",
         )
     return passed(name, f"cuDNN {version} ({where}) satisfies {want}")
+
+
+def compare_nvidia_wheels(
+    spec: ImageSpec, installed: dict[str, str | None], labels: dict[str, str | None]
+) -> list[str]:
+    """Problems between the pinned NVIDIA wheels (spec), what the image has, and its tag and labels.
+
+    installed: distribution -> version found in the image (None: not installed); labels: label key
+    -> value on the image (None: absent). The tag's CUDA is the runtime wheel's major.minor, its
+    cuDNN the cuDNN wheel's; nvcc (whose ptxas the nvcc check reads) must be the same CUDA.
+    """
+    problems: list[str] = []
+    for wheel in spec.nvidia_wheels:
+        have = installed.get(wheel.dist)
+        if have is None:
+            problems.append(f"{wheel.dist} is not installed (pinned {wheel.version})")
+            continue
+        if have != wheel.version:
+            problems.append(f"{wheel.dist} is {have}, pinned {wheel.version}")
+        key = wheel_label(wheel.dist)
+        if labels.get(key) != have:
+            problems.append(f"label {key} says {labels.get(key) or 'nothing'}, {wheel.dist} is {have}")
+        tagged = {
+            compat.CUDA_RUNTIME: ("CUDA", spec.cuda_version),
+            compat.CUDA_NVCC: ("CUDA", spec.cuda_version),
+            compat.CUDNN: ("cuDNN", spec.cudnn_version),
+        }.get(wheel.component)
+        if tagged is not None and major_minor(have) != tagged[1]:
+            what, want = tagged
+            problems.append(f"{wheel.dist} {have} is {what} {major_minor(have)}, the tag says {want}")
+    for key, want in ((CUDA_LABEL, spec.cuda_version), (CUDNN_LABEL, spec.cudnn_version)):
+        if labels.get(key) != want:
+            problems.append(f"label {key} says {labels.get(key) or 'nothing'}, the tag says {want}")
+    return problems
+
+
+_WHEELS_SCRIPT = """
+import importlib.metadata as m, json, sys
+found = {}
+for dist in sys.argv[1:]:
+    try:
+        found[dist] = m.version(dist)
+    except m.PackageNotFoundError:
+        found[dist] = None
+print(json.dumps(found))
+"""
+
+
+async def check_nvidia_wheels(run: Runner, options: BuildOptions) -> CheckResult:
+    """pip CUDA: the installed nvidia-* wheels are the pinned ones, and the tag and labels say so."""
+    name = "NVIDIA wheels match the pins, tag and labels"
+    spec = run.spec
+    dists = [wheel.dist for wheel in spec.nvidia_wheels]
+    if not dists:
+        return failed(name, "this pip-CUDA spec pins no NVIDIA wheels (versions.yaml pip_cuda.wheels)")
+    out = await run.sh(
+        f"{run.python} - {' '.join(shlex.quote(d) for d in dists)} <<'EOF'\n{_WHEELS_SCRIPT}\nEOF"
+    )
+    try:
+        installed = json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return failed(name, f"could not read wheel versions (exit {out.code}): {tail(out.both, 4)}")
+    keys = [wheel_label(d) for d in dists] + [CUDA_LABEL, CUDNN_LABEL]
+    labels = {key: await run.image.label(key) for key in keys}
+    problems = compare_nvidia_wheels(spec, installed, labels)
+    if problems:
+        return failed(name, "; ".join(problems))
+    shown = ", ".join(
+        f"{w.dist} {w.version}" for w in spec.nvidia_wheels if w.component in compat.TAGGED_COMPONENTS
+    )
+    return passed(name, f"{len(dists)} pinned wheels installed and labelled ({shown}); tag {spec.tag}")
 
 
 async def check_built_with_cuda(run: Runner, options: BuildOptions) -> CheckResult:
@@ -392,10 +457,13 @@ COMMON_CHECKS: tuple[Check, ...] = (
 )
 CPU_CHECKS: tuple[Check, ...] = (check_no_cuda,)
 GPU_CHECKS: tuple[Check, ...] = (check_nvcc, check_cudnn, check_built_with_cuda, check_gpu_visible)
+PIP_CUDA_CHECKS: tuple[Check, ...] = (check_nvidia_wheels,)
 
 
 def checks_for(spec: ImageSpec) -> tuple[Check, ...]:
-    return COMMON_CHECKS + (GPU_CHECKS if spec.is_gpu else CPU_CHECKS)
+    if not spec.is_gpu:
+        return COMMON_CHECKS + CPU_CHECKS
+    return COMMON_CHECKS + GPU_CHECKS + (PIP_CUDA_CHECKS if spec.cuda_source == "pip" else ())
 
 
 async def run_checks(

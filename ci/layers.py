@@ -14,12 +14,12 @@ config. Package caches (apt, pip) live in engine cache volumes for the same reas
 from __future__ import annotations
 
 import hashlib
-import re
 import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ci.compat import SHA256_HEX
 from ci.errors import UserError
 from ci.options import BuildOptions, has_credentials, url_password
 from ci.spec import ImageSpec
@@ -83,7 +83,6 @@ PIP_ENV: tuple[tuple[str, str], ...] = (
     ("PIP_PROGRESS_BAR", "off"),
     ("PIP_NO_INPUT", "1"),
 )
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BuildRefused(UserError):
@@ -172,7 +171,7 @@ def check_miniconda(spec: ImageSpec, options: BuildOptions) -> None:
         return
     if spec.miniconda is None:
         raise BuildRefused(f"{spec.tag}: python_source is miniconda but the spec names no installer")
-    if not _SHA256.match(spec.miniconda.sha256):
+    if not SHA256_HEX.match(spec.miniconda.sha256):
         raise BuildRefused(
             f"{spec.tag}: installer {spec.miniconda.filename} has no verified sha256 "
             f"(got {spec.miniconda.sha256!r}); refusing to run an unverified installer"

@@ -13,8 +13,10 @@ from typing import cast
 
 from packaging.version import Version
 
+from ci import compat
+from ci.compat import major_minor
 from ci.errors import UserError, table_error
-from ci.spec import CudaSource, ImageSpec, MinicondaInstaller, PythonSource, Variant
+from ci.spec import CudaSource, ImageSpec, MinicondaInstaller, NvidiaWheel, PythonSource, Variant
 from ci.table import (
     CUDA_SOURCES,
     PYTHON_SOURCES,
@@ -23,7 +25,6 @@ from ci.table import (
     Table,
     Target,
     gpu_base_problem,
-    major_minor,
     split_image_ref,
 )
 from ci.tags import TagCollision, compute_aliases, oci_labels, primary_tag
@@ -101,11 +102,11 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
             raise RequestError("cuda_source", "applies to GPU images only (variant gpu)")
         if request.gpu_base is not None:
             raise RequestError("gpu_base", "applies to GPU images only (variant gpu)")
-        gpu = _Gpu("none", None, None, None, release.packages.cpu, None)
+        gpu = _Gpu("none", None, None, None, release.packages.cpu, None, ())
     else:
         source = _choice("cuda_source", request.cuda_source or table.defaults.cuda_source, CUDA_SOURCES)
         gpu = (
-            _pip_gpu(table, release, request)
+            _pip_gpu(table, release, request, python)
             if source == "pip"
             else _base_gpu(table, release, request, warnings)
         )
@@ -133,7 +134,7 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
         miniconda=miniconda,
         jupyter_requirements=(*table.pythons[python].jupyter, f"tensorboard{release.tensorboard}"),
         tensorflow_requirement=f"{gpu.package}=={release.tf}",
-        constraints=(f"numpy{numpy}",),
+        constraints=(f"numpy{numpy}", *(wheel.constraint for wheel in gpu.nvidia_wheels)),
         numpy_specifier=numpy,
         tag=primary_tag(
             tf=release.tf,
@@ -153,6 +154,7 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
             if gpu.source == "pip" and release.pip_cuda is not None and release.pip_cuda.index
             else ()
         ),
+        nvidia_wheels=gpu.nvidia_wheels,
     )
     return dataclasses.replace(spec, labels=oci_labels(table.image, spec))
 
@@ -165,6 +167,7 @@ class _Gpu:
     os_id: str | None  # fixed by the nvidia/cuda tag
     package: str
     cuda_cudnn: tuple[str, str] | None
+    nvidia_wheels: tuple[NvidiaWheel, ...]
 
     @property
     def cuda(self) -> str | None:
@@ -201,7 +204,10 @@ def _base_gpu(table: Table, release: Release, request: BuildRequest, warnings: l
             f" {repo}:{tag} has CUDA {image.cuda} / cuDNN {image.cudnn}"
         )
     if image.eol:
-        warnings.append(f"{repo}:{tag} is end-of-life at NVIDIA and may be deleted from Docker Hub (S7)")
+        warnings.append(
+            f"{repo}:{tag} is end-of-life at NVIDIA and may be deleted from Docker Hub"
+            f" ({table.compat.cite(compat.EOL_SOURCE)})"
+        )
     return _Gpu(
         source="base",
         image=f"{repo}:{tag}",
@@ -209,27 +215,39 @@ def _base_gpu(table: Table, release: Release, request: BuildRequest, warnings: l
         os_id=image.os_id,
         package=release.packages.gpu,
         cuda_cudnn=(image.cuda, major_minor(image.cudnn)),
+        nvidia_wheels=(),
     )
 
 
-def _pip_gpu(table: Table, release: Release, request: BuildRequest) -> _Gpu:
+def _pip_gpu(table: Table, release: Release, request: BuildRequest, python: str) -> _Gpu:
     if request.gpu_base is not None:
         raise RequestError(
             "gpu_base", "applies to cuda_source base only; pip-CUDA images use an os_bases entry (os)"
         )
-    if release.pip_cuda is None or release.packages.pip_cuda is None:
+    pip = release.pip_cuda
+    if pip is None or release.packages.pip_cuda is None:
+        era = table.compat.package_eras.get(f"tensorflow[{compat.AND_CUDA_EXTRA}]")
+        why = f" ({era.why})" if era is not None else ""
         raise RequestError(
             "cuda_source",
-            f"TensorFlow {release.tf} has no tensorflow[and-cuda] extra (it starts with 2.14);"
+            f"TensorFlow {release.tf} has no tensorflow[{compat.AND_CUDA_EXTRA}] extra{why};"
             " use cuda_source base",
         )
+    if pip.python is not None and python not in pip.python:
+        raise RequestError(
+            "python",
+            f"tensorflow[and-cuda]=={release.tf} installs for Python {', '.join(pip.python)} only"
+            f" (see the row's pip_cuda in {table.display}); got {python}",
+        )
+    wheels = tuple(NvidiaWheel(component, dist, version) for component, dist, version in pip.dists())
     return _Gpu(
         source="pip",
         image=None,
         digest=None,
         os_id=None,
         package=release.packages.pip_cuda,
-        cuda_cudnn=(major_minor(release.pip_cuda.cuda), major_minor(release.pip_cuda.cudnn)),
+        cuda_cudnn=(major_minor(pip.cuda), major_minor(pip.cudnn)),
+        nvidia_wheels=wheels,
     )
 
 

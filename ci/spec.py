@@ -30,6 +30,19 @@ class MinicondaInstaller:
 
 
 @dataclass(frozen=True)
+class NvidiaWheel:
+    """One NVIDIA CUDA wheel a pip-CUDA image installs, pinned exactly (pip constraints say ==)."""
+
+    component: str  # "cuda-runtime", "cudnn", "cuda-nvcc", "cublas", ...
+    dist: str  # the distribution name, e.g. "nvidia-cudnn-cu12"
+    version: str  # e.g. "9.3.0.75"
+
+    @property
+    def constraint(self) -> str:
+        return f"{self.dist}=={self.version}"
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     """Everything one image build needs, resolved from versions.yaml."""
 
@@ -62,6 +75,12 @@ class ImageSpec:
     # Package indexes the TensorFlow layer needs besides PyPI (or the --pip-index-url mirror):
     # e.g. pypi.nvidia.com for the TensorRT pins of tensorflow[and-cuda] 2.14.x/2.15.0.
     pip_extra_indexes: tuple[str, ...] = ()
+    # pip-CUDA images: every NVIDIA wheel the image installs, pinned (also in `constraints`, so pip
+    # cannot drift to the newest wheel in the extra's range); empty for other images.
+    nvidia_wheels: tuple[NvidiaWheel, ...] = ()
+
+    def nvidia_wheel(self, component: str) -> NvidiaWheel | None:
+        return next((w for w in self.nvidia_wheels if w.component == component), None)
 
     @property
     def is_gpu(self) -> bool:

@@ -23,6 +23,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ci import compat
+from ci.compat import Compat, PackageEra, Source
 from ci.errors import UserError, table_error
 
 DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "versions.yaml"
@@ -31,11 +33,12 @@ VARIANTS = ("cpu", "gpu")
 CUDA_SOURCES = ("base", "pip")
 PYTHON_SOURCES = ("miniconda", "system")
 TF_PACKAGES = ("tensorflow", "tensorflow-gpu", "tensorflow-cpu")
-AND_CUDA = "and-cuda"
+AND_CUDA = compat.AND_CUDA_EXTRA
+_ERA_PACKAGES = ("tensorflow-cpu", "tensorflow-gpu", f"tensorflow[{AND_CUDA}]")
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_COMPONENT = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*$")
 _MINICONDA_FILE = re.compile(r"^Miniconda3-py(?P<py>\d+)_[0-9][0-9A-Za-z._-]*-Linux-x86_64\.sh$")
 # nvidia/cuda devel tags: "12.2.2-cudnn8-devel-ubuntu22.04", "12.6.3-cudnn-devel-ubuntu24.04".
@@ -90,11 +93,31 @@ class Packages:
 
 @dataclass(frozen=True)
 class PipCuda:
-    cuda: str
-    cudnn: str
-    # A package index the extra's pins need besides PyPI (2.14.x and 2.15.0 pin TensorRT wheels
-    # that only pypi.nvidia.com serves); None when PyPI alone resolves the extra.
+    """What tensorflow[and-cuda] installs: exact NVIDIA wheel versions, keyed by component."""
+
+    wheels: tuple[tuple[str, str], ...]  # (component, version), e.g. ("cudnn", "9.3.0.75")
+    suffix: str  # "cu12": the wheels are nvidia-<component>-<suffix>
+    # Only these Pythons can install the extra (None: every Python of the row).
+    python: tuple[str, ...] | None = None
+    # A package index the extra's pins need besides PyPI (2.15.0 pins tensorrt-libs, which only
+    # pypi.nvidia.com serves); None when PyPI alone resolves the extra.
     index: str | None = None
+
+    def version(self, component: str) -> str:
+        return dict(self.wheels)[component]
+
+    @property
+    def cuda(self) -> str:
+        """The CUDA runtime wheel's version: what the tag's CUDA says."""
+        return self.version(compat.CUDA_RUNTIME)
+
+    @property
+    def cudnn(self) -> str:
+        return self.version(compat.CUDNN)
+
+    def dists(self) -> tuple[tuple[str, str, str], ...]:
+        """(component, distribution name, version) for every pinned wheel."""
+        return tuple((c, compat.nvidia_wheel_name(c, self.suffix), v) for c, v in self.wheels)
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,7 @@ class Table:
     display: str  # the file name as errors show it
     defaults: Defaults
     image: ImageMeta
+    compat: Compat
     os_bases: Mapping[str, OsBase]
     cuda_images: Mapping[str, CudaImage]
     pythons: Mapping[str, PythonRow]
@@ -345,22 +369,20 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def major_minor(text: str) -> str:
-    release = Version(text).release
-    return f"{release[0]}.{release[1] if len(release) > 1 else 0}"
-
-
-def cudnn_compatible(inside: str, required: str) -> bool:
-    """TF's load-time rule: cuDNN must have the same major and an equal or higher minor."""
-    have, need = Version(inside).release, Version(required).release
-    have_minor = have[1] if len(have) > 1 else 0
-    need_minor = need[1] if len(need) > 1 else 0
-    return have[0] == need[0] and have_minor >= need_minor
-
-
 # --------------------------------------------------------------------------- sections
 
-_TOP_KEYS = ("schema", "defaults", "image", "os_bases", "cuda_images", "pythons", "releases", "targets")
+_TOP_KEYS = (
+    "schema",
+    "defaults",
+    "image",
+    "sources",
+    "compat",
+    "os_bases",
+    "cuda_images",
+    "pythons",
+    "releases",
+    "targets",
+)
 SCHEMA_VERSION = 1
 
 
@@ -377,16 +399,19 @@ def load_table(path: Path | None = None) -> Table:
         _Row(shown, "defaults", top.raw("defaults"), ("variant", "cuda_source", "python_source"))
     )
     image = _image(_Row(shown, "image", top.raw("image"), ("title", "description", "licenses"), ("source",)))
+    sources = _sources(top, shown)
     os_bases = _os_bases(top, shown)
     cuda_images = _cuda_images(top, shown)
+    rules = _compat(top, shown, sources, os_bases, cuda_images)
     pythons = _pythons(top, shown)
-    releases = _releases(top, shown, os_bases, cuda_images, pythons)
+    releases = _releases(top, shown, rules, os_bases, cuda_images, pythons)
     targets = _targets(top, shown, releases, os_bases)
     return Table(
         path=path,
         display=shown,
         defaults=defaults,
         image=image,
+        compat=rules,
         os_bases=os_bases,
         cuda_images=cuda_images,
         pythons=pythons,
@@ -419,6 +444,91 @@ def _section(top: _Row, key: str, kind: type) -> Any:  # noqa: ANN401 - raw YAML
     return value
 
 
+def _sources(top: _Row, shown: str) -> dict[str, Source]:
+    out: dict[str, Source] = {}
+    for key, value in _section(top, "sources", dict).items():
+        if not isinstance(key, str) or not _SOURCE_KEY.match(key):
+            top.fail(
+                "sources", f"{key!r} is not a source key; expected lowercase words like 'pypi-tensorflow'"
+            )
+        row = _Row(shown, f"sources.{key}", value, ("title", "url"))
+        out[key] = Source(
+            key=key, title=row.string("title"), url=row.string("url", _HTTPS_URL, "an https:// URL")
+        )
+    for key in compat.CITED_BY_CODE:
+        if key not in out:
+            top.fail("sources", f"missing {key!r}: the pipeline's messages cite it")
+    return out
+
+
+def _source_key(row: _Row, sources: Mapping[str, Source], key: str = "source") -> str:
+    value = row.string(key)
+    if value not in sources:
+        row.fail(key, f"{value!r} is not a key of sources:; known: {', '.join(sources)}")
+    return value
+
+
+def _compat(
+    top: _Row,
+    shown: str,
+    sources: Mapping[str, Source],
+    os_bases: Mapping[str, OsBase],
+    cuda_images: Mapping[str, CudaImage],
+) -> Compat:
+    section = _Row(shown, "compat", top.raw("compat"), ("package_eras", "cuda_wheel_suffix", "glibc"))
+
+    eras: dict[str, PackageEra] = {}
+    raw_eras = section.raw("package_eras")
+    if not isinstance(raw_eras, dict) or not raw_eras:
+        section.fail("package_eras", f"expected a mapping of package -> era; got {_kind(raw_eras)}")
+    for package, value in raw_eras.items():
+        where = f"compat.package_eras[{package!r}]"
+        row = _Row(shown, where, value, ("releases", "why", "source"))
+        if not isinstance(package, str) or package not in _ERA_PACKAGES:
+            row.fail(None, f"unknown package; eras can be given for {', '.join(_ERA_PACKAGES)}")
+        specs = row.string_list("releases")
+        for spec in specs:
+            row.specifier("releases", spec)
+        eras[package] = PackageEra(
+            package=package, releases=specs, why=row.string("why"), source=_source_key(row, sources)
+        )
+
+    suffix_row = _Row(
+        shown, "compat.cuda_wheel_suffix", section.raw("cuda_wheel_suffix"), ("suffixes", "source")
+    )
+    suffixes: dict[int, str] = {}
+    raw_suffixes = suffix_row.raw("suffixes")
+    if not isinstance(raw_suffixes, dict) or not raw_suffixes:
+        suffix_row.fail("suffixes", f"expected a mapping of CUDA major -> suffix; got {_kind(raw_suffixes)}")
+    for cuda_major, suffix in raw_suffixes.items():
+        if not isinstance(cuda_major, str) or not cuda_major.isdigit():
+            suffix_row.fail("suffixes", f'key {cuda_major!r} must be a quoted CUDA major such as "12"')
+        if not isinstance(suffix, str) or not re.match(r"^cu[0-9]+$", suffix):
+            suffix_row.fail("suffixes", f"{suffix!r} is not a wheel suffix like 'cu12'")
+        suffixes[int(cuda_major)] = suffix
+
+    glibc_row = _Row(shown, "compat.glibc", section.raw("glibc"), ("versions", "source"))
+    glibc: dict[str, str] = {}
+    raw_glibc = glibc_row.raw("versions")
+    if not isinstance(raw_glibc, dict):
+        glibc_row.fail("versions", f"expected a mapping of os id -> glibc version; got {_kind(raw_glibc)}")
+    for os_id, version in raw_glibc.items():
+        glibc[str(os_id)] = glibc_row.version("versions", version if isinstance(version, str) else None)
+    needed = [*os_bases, *(image.os_id for image in cuda_images.values())]
+    for os_id in needed:
+        if os_id not in glibc:
+            glibc_row.fail("versions", f"no glibc version for {os_id!r} (an os of os_bases or cuda_images)")
+
+    return Compat(
+        sources=sources,
+        package_eras=eras,
+        cuda_wheel_suffix=suffixes,
+        glibc=glibc,
+        suffix_source=_source_key(suffix_row, sources),
+        glibc_source=_source_key(glibc_row, sources),
+    )
+
+
 def _os_bases(top: _Row, shown: str) -> dict[str, OsBase]:
     out: dict[str, OsBase] = {}
     for os_id, value in _section(top, "os_bases", dict).items():
@@ -430,7 +540,7 @@ def _os_bases(top: _Row, shown: str) -> dict[str, OsBase]:
         out[os_id] = OsBase(
             id=os_id,
             image=row.string("image", _IMAGE_REF, "an image reference like 'ubuntu:22.04'"),
-            digest=row.opt_string("digest", _DIGEST, "'sha256:' and 64 hex digits"),
+            digest=row.opt_string("digest", compat.SHA256_DIGEST, "'sha256:' and 64 hex digits"),
         )
     return out
 
@@ -502,7 +612,7 @@ def _miniconda(row: _Row, python: str) -> MinicondaRow:
     expected = python.replace(".", "")
     if match is None or match["py"] != expected:
         row.fail("filename", f"{filename!r} is not a py{expected} installer (Python {python})")
-    sha = row.string("sha256", _SHA256, "64 lowercase hex digits")
+    sha = row.string("sha256", compat.SHA256_HEX, "64 lowercase hex digits")
     return MinicondaRow(filename=filename, sha256=sha, verified=row.boolean("verified", False))
 
 
@@ -523,6 +633,7 @@ _RELEASE_OPTIONAL = ("gpu_base", "gpu_unavailable", "pip_cuda")
 def _releases(
     top: _Row,
     shown: str,
+    rules: Compat,
     os_bases: Mapping[str, OsBase],
     cuda_images: Mapping[str, CudaImage],
     pythons: Mapping[str, PythonRow],
@@ -537,7 +648,7 @@ def _releases(
         if tf in seen:
             row.fail("tf", f"duplicate row: {tf} is already releases[{seen[tf]}]")
         seen[tf] = index
-        rows.append(_release(row, index, tf, os_bases, cuda_images, pythons))
+        rows.append(_release(row, index, tf, rules, os_bases, cuda_images, pythons))
     return tuple(rows)
 
 
@@ -545,11 +656,11 @@ def _release(
     row: _Row,
     index: int,
     tf: str,
+    rules: Compat,
     os_bases: Mapping[str, OsBase],
     cuda_images: Mapping[str, CudaImage],
     pythons: Mapping[str, PythonRow],
 ) -> Release:
-    tf_version = Version(tf)
     python = row.string_list("python")
     for py in python:
         row.version("python", py, parts=(2,))
@@ -562,7 +673,8 @@ def _release(
     cudnn = row.version("cudnn", parts=(2,))
     packages = _packages(
         _Row(row.file, f"{row.where}.packages", row.raw("packages"), ("cpu", "gpu"), ("pip_cuda",)),
-        tf_version,
+        tf,
+        rules,
     )
 
     gpu_base = row.opt_string("gpu_base")
@@ -581,20 +693,10 @@ def _release(
     if row.has("pip_cuda"):
         if packages.pip_cuda is None:
             row.fail("pip_cuda", "needs packages.pip_cuda (the tensorflow[and-cuda] package) as well")
-        sub = _Row(row.file, f"{row.where}.pip_cuda", row.raw("pip_cuda"), ("cuda", "cudnn"), ("index",))
-        pip_cuda = PipCuda(
-            cuda=sub.version("cuda", parts=(2, 3)),
-            cudnn=sub.version("cudnn", parts=(2, 3, 4)),
-            index=sub.opt_string("index", _HTTPS_URL, "an https:// package index URL"),
-        )
-        if not cudnn_compatible(pip_cuda.cudnn, cudnn):
-            sub.fail(
-                "cudnn",
-                f"cuDNN {pip_cuda.cudnn} is not compatible with the tested {cudnn}"
-                " (same major, minor >= {cudnn})",
-            )
+        sub = _Row(row.file, f"{row.where}.pip_cuda", row.raw("pip_cuda"), ("wheels",), ("python", "index"))
+        pip_cuda = _pip_cuda(sub, rules, cuda, cudnn, python)
     elif packages.pip_cuda is not None:
-        row.fail("pip_cuda", "missing: packages.pip_cuda needs the CUDA/cuDNN versions its extra installs")
+        row.fail("pip_cuda", "missing: packages.pip_cuda needs the NVIDIA wheel versions its extra installs")
 
     cpu_os = row.string("cpu_os")
     if cpu_os not in os_bases:
@@ -617,7 +719,61 @@ def _release(
     )
 
 
-def _packages(row: _Row, tf: Version) -> Packages:
+def _fail_prefixed(row: _Row, field: str, prefix: str, problem: str) -> NoReturn:
+    row.fail(field, f"{prefix}: {problem}")
+
+
+def _pip_cuda(row: _Row, rules: Compat, cuda: str, cudnn: str, python: tuple[str, ...]) -> PipCuda:
+    """The pinned NVIDIA wheels: complete for the tag's claims, consistent with the row."""
+    raw = row.raw("wheels")
+    if not isinstance(raw, dict) or not raw:
+        row.fail("wheels", f"expected a mapping of NVIDIA component -> exact version; got {_kind(raw)}")
+    wheels: list[tuple[str, str]] = []
+    for component, version in raw.items():
+        if not isinstance(component, str) or not _COMPONENT.match(component):
+            row.fail("wheels", f"{component!r} is not a component name like 'cuda-runtime' or 'cudnn'")
+        text = version if isinstance(version, str) else None
+        if text is None:
+            row.fail("wheels", f"{component}: expected a quoted version string; got {_kind(version)}")
+        check_version(text, (2, 3, 4), functools.partial(_fail_prefixed, row, "wheels", component))
+        wheels.append((component, text))
+    pinned = dict(wheels)
+    for component in compat.TAGGED_COMPONENTS:
+        if component not in pinned:
+            row.fail("wheels", f"missing {component!r}: the tag, labels and checks need its version")
+    runtime = pinned[compat.CUDA_RUNTIME]
+    if compat.major(runtime) != compat.major(cuda):
+        row.fail(
+            "wheels", f"cuda-runtime {runtime} is not CUDA {compat.major(cuda)}.x like the row's cuda {cuda}"
+        )
+    if not compat.cudnn_compatible(pinned[compat.CUDNN], cudnn):
+        row.fail(
+            "wheels",
+            f"cudnn {pinned[compat.CUDNN]} is not compatible with the tested {cudnn}"
+            f" (same major, minor >= {cudnn}; {rules.cite(compat.CUDNN_SOURCES[0])})",
+        )
+    suffix = compat.cuda_wheel_suffix(rules, cuda)
+    if suffix is None:
+        row.fail(
+            "wheels",
+            f"compat.cuda_wheel_suffix names no wheel suffix for CUDA {compat.major(cuda)};"
+            f" known: {', '.join(str(m) for m in rules.cuda_wheel_suffix)}",
+        )
+    only: tuple[str, ...] | None = None
+    if row.has("python"):
+        only = row.string_list("python")
+        for py in only:
+            if py not in python:
+                row.fail("python", f"{py} is not one of the row's Pythons ({', '.join(python)})")
+    return PipCuda(
+        wheels=tuple(wheels),
+        suffix=suffix,
+        python=only,
+        index=row.opt_string("index", _HTTPS_URL, "an https:// package index URL"),
+    )
+
+
+def _packages(row: _Row, tf: str, rules: Compat) -> Packages:
     names: dict[str, str | None] = {}
     for key in ("cpu", "gpu", "pip_cuda"):
         text = row.opt_string(key)
@@ -639,13 +795,9 @@ def _packages(row: _Row, tf: Version) -> Packages:
         if (AND_CUDA in req.extras) != wants_and_cuda:
             expected = f"tensorflow[{AND_CUDA}]" if wants_and_cuda else "a package without extras"
             row.fail(key, f"{text!r}: {key} must be {expected}")
-        if req.name == "tensorflow-gpu" and tf >= Version("2.12"):
-            row.fail(
-                key,
-                f"tensorflow-gpu is an empty, deprecated package from 2.12 (S5); use tensorflow for TF {tf}",
-            )
-        if AND_CUDA in req.extras and tf < Version("2.14"):
-            row.fail(key, f"the [{AND_CUDA}] extra first exists in tensorflow 2.14.0; TF {tf} has none")
+        problem = compat.package_problem(rules, text, tf)
+        if problem is not None:
+            row.fail(key, problem)
     cpu, gpu = names["cpu"], names["gpu"]
     assert cpu is not None  # required key
     assert gpu is not None  # required key
@@ -692,7 +844,7 @@ def gpu_base_problem(ref: str, cuda: str, cudnn: str, cuda_images: Mapping[str, 
             f"{ref!r} is not an image reference; expected e.g. 'nvidia/cuda:12.2.2-cudnn8-devel-ubuntu22.04'"
         )
     _, tag, digest = parts
-    if digest is not None and not _DIGEST.match(digest):
+    if digest is not None and not compat.SHA256_DIGEST.match(digest):
         return f"{ref!r}: the digest must be 'sha256:' and 64 hex digits"
     if parse_cuda_tag(tag) is None:
         return f"{ref!r} is not an nvidia/cuda *-cudnn*-devel tag (e.g. 12.2.2-cudnn8-devel-ubuntu22.04)"
@@ -701,7 +853,7 @@ def gpu_base_problem(ref: str, cuda: str, cudnn: str, cuda_images: Mapping[str, 
         return f"the cuDNN inside {tag!r} is unknown; add it to cuda_images (known: {', '.join(cuda_images)})"
     if Version(image.cuda).release[0] != Version(cuda).release[0]:
         return f"{tag} has CUDA {image.cuda}, but this TensorFlow needs CUDA {cuda} (same major)"
-    if not cudnn_compatible(image.cudnn, cudnn):
+    if not compat.cudnn_compatible(image.cudnn, cudnn):
         return (
             f"{tag} has cuDNN {image.cudnn}, but this TensorFlow needs cuDNN {Version(cudnn).release[0]}.x"
             f" with minor >= {cudnn} (TF's rule: same major, equal or higher minor)"

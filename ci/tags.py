@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from packaging.version import Version
 
+from ci.compat import CUDA_RUNTIME, CUDNN
 from ci.spec import ImageSpec
 from ci.table import ImageMeta
 
@@ -130,7 +131,13 @@ def oci_labels(
 ) -> tuple[tuple[str, str], ...]:
     """OCI labels, sorted by key. No timestamp unless `created` is given, so builds stay reproducible."""
     what = f"TensorFlow {spec.tf_version}, Python {spec.python_version}, "
-    what += "CPU" if spec.variant == "cpu" else f"GPU (CUDA {spec.cuda_version}, cuDNN {spec.cudnn_version})"
+    runtime, cudnn = spec.nvidia_wheel(CUDA_RUNTIME), spec.nvidia_wheel(CUDNN)
+    if spec.variant == "cpu":
+        what += "CPU"
+    elif runtime is not None and cudnn is not None:
+        what += f"GPU (CUDA runtime {runtime.version}, cuDNN {cudnn.version}, from NVIDIA's pip wheels)"
+    else:
+        what += f"GPU (CUDA {spec.cuda_version}, cuDNN {spec.cudnn_version})"
     labels: dict[str, str] = {
         f"{OCI}.title": meta.title,
         f"{OCI}.description": f"{meta.description}. {what}",
@@ -154,4 +161,10 @@ def oci_labels(
         f"{LABEL_PREFIX}.cudnn.version": spec.cudnn_version,
     }
     labels.update({key: value for key, value in optional.items() if value is not None})
+    labels.update({wheel_label(wheel.dist): wheel.version for wheel in spec.nvidia_wheels})
     return tuple(sorted(labels.items()))
+
+
+def wheel_label(dist: str) -> str:
+    """The label naming a pinned wheel's version: io.tfimages.pip.nvidia-cudnn-cu12 = 9.3.0.75."""
+    return f"{LABEL_PREFIX}.pip.{dist}"

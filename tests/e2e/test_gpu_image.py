@@ -46,6 +46,10 @@ async def test_gpu_pip_image_builds_and_passes_the_gpu_checks_that_need_no_gpu(
     assert by_name["CUDA compiler (nvcc) matches the CUDA version"].status == "pass"
     assert by_name["cuDNN matches the tag"].status == "pass"
     assert by_name["TensorFlow built with CUDA"].status == "pass"
+    # The installed nvidia-* wheels are the pinned ones, and the tag and labels say so (issue 10).
+    wheels = by_name["NVIDIA wheels match the pins, tag and labels"]
+    assert wheels.status == "pass", wheels.message
+    assert "nvidia-cuda-runtime-cu12 12.2.140" in wheels.message
     gpu = by_name[GPU_VISIBLE]
     assert gpu.status == "not-checked"
     assert "NOT checked" in gpu.message

@@ -172,8 +172,58 @@ TABLE_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ("pip-cuda-missing", _delete(("rel:2.15.0", "pip_cuda")), (R15, "field 'pip_cuda'", "missing")),
     (
         "pip-cuda-cudnn",
-        _set(("rel:2.15.0", "pip_cuda", "cudnn"), "9.3.0.75"),
-        (f"{R15}.pip_cuda", "field 'cudnn'", "same major"),
+        _set(("rel:2.15.0", "pip_cuda", "wheels", "cudnn"), "9.3.0.75"),
+        (f"{R15}.pip_cuda", "field 'wheels'", "same major", "source: nvidia-cudnn-compat, https://"),
+    ),
+    (
+        "pip-cuda-runtime-missing",
+        _delete(("rel:2.15.0", "pip_cuda", "wheels", "cuda-runtime")),
+        (f"{R15}.pip_cuda", "field 'wheels'", "missing 'cuda-runtime'"),
+    ),
+    (
+        "pip-cuda-runtime-major",
+        _set(("rel:2.15.0", "pip_cuda", "wheels", "cuda-runtime"), "11.8.89"),
+        (f"{R15}.pip_cuda", "field 'wheels'", "CUDA 12.x"),
+    ),
+    (
+        "pip-cuda-wheel-version",
+        _set(("rel:2.15.0", "pip_cuda", "wheels", "nccl"), "2.16.x"),
+        (f"{R15}.pip_cuda", "field 'wheels'", "nccl: '2.16.x'"),
+    ),
+    (
+        "pip-cuda-python-not-in-row",
+        _set(("rel:2.15.0", "pip_cuda", "python"), ["3.12"]),
+        (f"{R15}.pip_cuda", "field 'python'", "3.12 is not one of the row's Pythons"),
+    ),
+    (
+        "tensorflow-cpu-outside-its-era",
+        _set(("rel:2.0.4", "packages", "cpu"), "tensorflow-cpu"),
+        ("releases[1] (2.0.4).packages", "field 'cpu'", "==1.15.0 or >=2.1.0", "source: pypi-tensorflow-cpu"),
+    ),
+    (
+        "source-unknown",
+        _set(("compat", "package_eras", "tensorflow-cpu", "source"), "S3"),
+        ("compat.package_eras['tensorflow-cpu']", "field 'source'", "not a key of sources"),
+    ),
+    (
+        "source-not-https",
+        _set(("sources", "pypi-tensorflow", "url"), "see /work/shared/reference"),
+        ("sources.pypi-tensorflow", "field 'url'", "https://"),
+    ),
+    (
+        "source-cited-by-code-missing",
+        _delete(("sources", "nvidia-cuda-eol")),
+        ("top level", "field 'sources'", "nvidia-cuda-eol"),
+    ),
+    (
+        "glibc-missing-for-an-os",
+        _delete(("compat", "glibc", "versions", "debian12")),
+        ("compat.glibc", "field 'versions'", "'debian12'"),
+    ),
+    (
+        "wheel-suffix-malformed",
+        _set(("compat", "cuda_wheel_suffix", "suffixes", "12"), "cuda12"),
+        ("compat.cuda_wheel_suffix", "field 'suffixes'", "'cu12'"),
     ),
     (
         "pip-cuda-index-http",

@@ -5,14 +5,22 @@ from __future__ import annotations
 import pytest
 
 from ci.checks import (
+    CUDA_LABEL,
+    CUDNN_LABEL,
+    check_nvidia_wheels,
+    checks_for,
+    compare_nvidia_wheels,
     compare_versions,
-    cudnn_satisfies,
     parse_cudnn_header,
     parse_cudnn_probe,
     parse_nvcc_release,
     root_password_locked,
 )
+from ci.resolve import resolve
 from ci.spec import ImageSpec
+from ci.table import Table
+from ci.tags import wheel_label
+from tests.e2e.specs import GPU_REQUEST
 
 NVCC_12_2 = """nvcc: NVIDIA (R) Cuda compiler driver
 Copyright (c) 2005-2023 NVIDIA Corporation
@@ -49,27 +57,71 @@ def test_cudnn_header_and_probe_parsing() -> None:
         "8.9.4",
         "/usr/include/cudnn_version.h",
     )
-    assert parse_cudnn_probe("pip 8.9.4.25\n") == ("8.9.4.25", "pip package nvidia-cudnn")
+    assert parse_cudnn_probe("pip 8.9.4.25 nvidia-cudnn-cu12\n") == (
+        "8.9.4.25",
+        "pip package nvidia-cudnn-cu12",
+    )
+    # The probe resolves the soname link, so the file name carries the full version.
     assert parse_cudnn_probe("lib /usr/lib/x86_64-linux-gnu/libcudnn.so.8.9.4\n") == (
-        "8",
+        "8.9.4",
         "/usr/lib/x86_64-linux-gnu/libcudnn.so.8.9.4",
+    )
+    assert parse_cudnn_probe("lib /usr/lib/x86_64-linux-gnu/libcudnn.so.8\n") == (
+        "8",
+        "/usr/lib/x86_64-linux-gnu/libcudnn.so.8",
     )
     assert parse_cudnn_probe("") is None
 
 
-@pytest.mark.parametrize(
-    ("found", "required", "ok"),
-    [
-        ("8.9.4", "8.9", True),
-        ("8.9.7.29", "8.6", True),  # newer minor of the same major loads
-        ("8.6.0", "8.9", False),  # older minor does not
-        ("9.0.0", "8.9", False),  # another major never does
-        ("8", "8.9", True),  # only libcudnn.so.8 found: the major is all we can compare
-        ("7", "8.9", False),
-    ],
-)
-def test_cudnn_rule(found: str, required: str, ok: bool) -> None:
-    assert cudnn_satisfies(found, required) is ok
+@pytest.fixture
+def pip_spec(table: Table) -> ImageSpec:
+    """The pip-CUDA image the slow e2e test builds (2.15.1, Debian 12)."""
+    return resolve(table, GPU_REQUEST)
+
+
+def _as_built(spec: ImageSpec) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """What a correctly built image reports: the pinned wheels installed, the spec's labels set."""
+    installed: dict[str, str | None] = {w.dist: w.version for w in spec.nvidia_wheels}
+    labels: dict[str, str | None] = dict(spec.labels)
+    return installed, labels
+
+
+def test_pip_cuda_checks_only_for_pip_images(pip_spec: ImageSpec, cpu_spec: ImageSpec) -> None:
+    assert check_nvidia_wheels in checks_for(pip_spec)
+    assert check_nvidia_wheels not in checks_for(cpu_spec)
+
+
+def test_nvidia_wheels_agree_with_pins_tag_and_labels(pip_spec: ImageSpec) -> None:
+    installed, labels = _as_built(pip_spec)
+    assert compare_nvidia_wheels(pip_spec, installed, labels) == []
+    assert labels[wheel_label("nvidia-cudnn-cu12")] == "8.9.4.25"
+    assert labels[CUDA_LABEL] == "12.2"
+    assert labels[CUDNN_LABEL] == "8.9"
+
+
+def test_drifted_nvidia_wheels_are_named(pip_spec: ImageSpec) -> None:
+    """What issue 10 saw on 2.21.0: pip installed CUDA 12.9 and cuDNN 9.28 under a 12.5/9.3 tag."""
+    installed, labels = _as_built(pip_spec)
+    installed["nvidia-cuda-runtime-cu12"] = "12.9.79"
+    installed["nvidia-cudnn-cu12"] = "9.28.0.1"
+    installed["nvidia-cuda-nvcc-cu12"] = None
+    problems = compare_nvidia_wheels(pip_spec, installed, labels)
+    assert "nvidia-cuda-runtime-cu12 is 12.9.79, pinned 12.2.140" in problems
+    assert "nvidia-cuda-runtime-cu12 12.9.79 is CUDA 12.9, the tag says 12.2" in problems
+    assert "nvidia-cudnn-cu12 9.28.0.1 is cuDNN 9.28, the tag says 8.9" in problems
+    assert "nvidia-cuda-nvcc-cu12 is not installed (pinned 12.2.140)" in problems
+    assert any(p.startswith("label io.tfimages.pip.nvidia-cudnn-cu12 says 8.9.4.25") for p in problems)
+
+
+def test_labels_that_disagree_with_the_image_are_named(pip_spec: ImageSpec) -> None:
+    installed, labels = _as_built(pip_spec)
+    labels[wheel_label("nvidia-nccl-cu12")] = None
+    labels[CUDNN_LABEL] = "8.6"
+    problems = compare_nvidia_wheels(pip_spec, installed, labels)
+    assert problems == [
+        "label io.tfimages.pip.nvidia-nccl-cu12 says nothing, nvidia-nccl-cu12 is 2.16.5",
+        "label io.tfimages.cudnn.version says 8.6, the tag says 8.9",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,9 @@ def test_context_is_copied_after_tensorflow_is_installed(
     rec = record(cpu_spec, ca_options)
     names = rec.names()
     tf_exec = next(
-        i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "tensorflow==2.15.0" in a[0]
+        i
+        for i, (n, a, _) in enumerate(rec.calls)
+        if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0]
     )
     python_exec = next(
         i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "venv" in " ".join(a[0])

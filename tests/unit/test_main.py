@@ -159,3 +159,17 @@ def test_top_level_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> No
         build_parser().parse_args(["--help"])
     out = capsys.readouterr().out
     assert all(c.name in out for c in COMMANDS)
+
+
+def test_plan_json_shows_the_nvidia_wheel_pins_of_a_pip_cuda_target(run_cli: RunCli) -> None:
+    code, out, _ = run_cli(
+        "plan", "--tf", "2.20.0", "--variant", "gpu", "--cuda-source", "pip", "--format", "json"
+    )
+    assert code == 0
+    (spec,) = json.loads(out)
+    pins = {w["dist"]: w["version"] for w in spec["nvidia_wheels"]}
+    assert pins["nvidia-cuda-runtime-cu12"] == "12.5.82"
+    assert pins["nvidia-cudnn-cu12"] == "9.3.0.75"
+    assert pins["nvidia-nccl-cu12"] == "2.25.1"
+    assert "nvidia-cudnn-cu12==9.3.0.75" in spec["constraints"]
+    assert spec["labels"]["io.tfimages.pip.nvidia-cuda-nvcc-cu12"] == "12.5.82"

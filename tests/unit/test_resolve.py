@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ci.layers import constraints_text
 from ci.resolve import BuildRequest, RequestError, resolve, resolve_targets
 from ci.table import Table
 
@@ -30,6 +31,11 @@ def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(tab
             with pytest.raises(RequestError, match="and-cuda"):
                 resolve(table, request)
             continue
+        pip_pythons = row.pip_cuda.python if row.pip_cuda is not None else None
+        if request.cuda_source == "pip" and pip_pythons is not None and request.python not in pip_pythons:
+            with pytest.raises(RequestError, match="installs for Python"):
+                resolve(table, request)
+            continue
         if request.cuda_source == "base" and row.gpu_unavailable is not None:
             with pytest.raises(RequestError) as info:
                 resolve(table, request)
@@ -41,7 +47,9 @@ def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(tab
         assert spec.python_version == request.python
         assert spec.tensorflow_requirement.endswith(f"=={row.tf}")
         assert spec.tag.startswith(f"{row.tf}-python{request.python}-")
-        assert spec.constraints == (f"numpy{spec.numpy_specifier}",)
+        pins = tuple(f"{w.dist}=={w.version}" for w in spec.nvidia_wheels)
+        assert spec.constraints == (f"numpy{spec.numpy_specifier}", *pins)
+        assert bool(pins) == (spec.cuda_source == "pip")
         assert any(r.startswith("tensorboard") for r in spec.jupyter_requirements)
         if spec.is_gpu:
             assert spec.cuda_version
@@ -107,7 +115,7 @@ def test_unverified_installer_resolves_but_refuses_to_build(table: Table) -> Non
 
 
 def test_python_without_any_installer_refuses_to_build(table: Table) -> None:
-    spec = resolve(table, BuildRequest(tf="2.5.3", python="3.6", variant="cpu"))
+    spec = resolve(table, BuildRequest(tf="2.4.4", python="3.6", variant="cpu"))
     assert spec.miniconda is None
     assert not spec.buildable
 
@@ -121,6 +129,11 @@ def test_python_without_any_installer_refuses_to_build(table: Table) -> None:
         (BuildRequest(tf="2.15.0", variant="cpu", os="windows11"), "os", "valid: ubuntu18.04"),
         (BuildRequest(tf="2.1.4", variant="gpu"), "variant", "CUDA 10"),
         (BuildRequest(tf="2.13.1", variant="gpu", cuda_source="pip"), "cuda_source", "and-cuda"),
+        (
+            BuildRequest(tf="2.14.1", python="3.11", variant="gpu", cuda_source="pip"),
+            "python",
+            "installs for Python 3.9, 3.10 only",
+        ),
         (
             BuildRequest(tf="2.15.0", variant="gpu", gpu_base="not an image"),
             "gpu_base",
@@ -157,3 +170,21 @@ def test_local_mirror_of_a_known_tag_is_accepted(table: Table) -> None:
     spec = resolve(table, BuildRequest(tf="2.15.1", variant="gpu", gpu_base=ref))
     assert spec.base_image == ref
     assert spec.tag == "2.15.1-python3.11-cuda12.2.2-cudnn8-devel-ubuntu22.04"
+
+
+def test_pip_cuda_specs_pin_every_nvidia_wheel_as_a_constraint(table: Table) -> None:
+    """Issue 10: 2.20/2.21's extra takes ranges; the pins keep pip on the tag's CUDA 12.5 / cuDNN 9.3."""
+    spec = resolve(table, BuildRequest(tf="2.21.0", variant="gpu", cuda_source="pip"))
+    assert spec.tag == "2.21.0-python3.12-cuda12.5-cudnn9-pip-ubuntu22.04"
+    assert "nvidia-cuda-runtime-cu12==12.5.82" in spec.constraints
+    assert "nvidia-cudnn-cu12==9.3.0.75" in spec.constraints
+    assert "nvidia-cuda-nvcc-cu12==12.5.82" in spec.constraints
+    assert len(spec.nvidia_wheels) == 12
+    # ci.layers mounts exactly these lines as the constraints file of every pip layer.
+    assert "nvidia-cudnn-cu12==9.3.0.75\n" in constraints_text(spec)
+    labels = dict(spec.labels)
+    assert labels["io.tfimages.pip.nvidia-cudnn-cu12"] == "9.3.0.75"
+    assert "CUDA runtime 12.5.82, cuDNN 9.3.0.75" in labels["org.opencontainers.image.description"]
+    cu11 = resolve(table, BuildRequest(tf="2.14.1", python="3.10", variant="gpu", cuda_source="pip"))
+    assert "nvidia-cudnn-cu11==8.7.0.84" in cu11.constraints
+    assert cu11.tag == "2.14.1-python3.10-cuda11.8-cudnn8-pip-ubuntu22.04"

@@ -10,8 +10,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from ci import compat
+from ci.compat import cudnn_compatible
 from ci.errors import UserError
-from ci.table import Table, cudnn_compatible, load_table, parse_cuda_tag
+from ci.table import Table, load_table, parse_cuda_tag
 
 REFERENCE = Path("/work/shared/reference/data")
 
@@ -38,6 +40,42 @@ def test_and_cuda_exactly_from_2_14(table: Table) -> None:
         assert has_pip == (row.version >= Version("2.14")), row.tf
         if row.packages.pip_cuda is not None:
             assert Requirement(row.packages.pip_cuda).extras == {"and-cuda"}
+
+
+def test_cpu_images_use_tensorflow_cpu_wherever_it_exists(table: Table) -> None:
+    """tensorflow-cpu is a third of tensorflow's size (no GPU kernels); the era rule says where it is."""
+    era = table.compat.package_eras["tensorflow-cpu"]
+    for row in table.releases:
+        expected = "tensorflow-cpu" if era.covers(row.tf) else "tensorflow"
+        assert row.packages.cpu == expected, row.tf
+    assert table.release("2.1.4") is not None
+    assert not era.covers("1.15.5")
+    assert not era.covers("2.0.4")
+    assert era.covers("1.15.0")
+    assert era.covers("2.1.0")
+
+
+def test_pip_cuda_rows_pin_the_tagged_wheels(table: Table) -> None:
+    for row in table.releases:
+        if row.pip_cuda is None:
+            continue
+        pinned = dict(row.pip_cuda.wheels)
+        assert set(compat.TAGGED_COMPONENTS) <= set(pinned), row.tf
+        assert compat.major_minor(row.pip_cuda.cuda) == row.cuda, row.tf
+        assert cudnn_compatible(row.pip_cuda.cudnn, row.cudnn), row.tf
+        dists = [dist for _, dist, _ in row.pip_cuda.dists()]
+        assert all(d.endswith(f"-cu{compat.major(row.cuda)}") for d in dists), row.tf
+
+
+def test_sources_cited_in_versions_yaml_exist(table: Table) -> None:
+    """Every "(source: KEY)" a comment or value names is in sources:, with an https URL."""
+    text = table.path.read_text(encoding="utf-8")
+    cited = set(re.findall(r"(?<![_a-z])source: ([a-z0-9][a-z0-9.-]*[a-z0-9])", text)) - {"null"}
+    assert cited, "no citations found"
+    unknown = cited - set(table.compat.sources)
+    assert not unknown, f"cited but not in sources: {sorted(unknown)}"
+    assert not re.search(r"\(S\d+b?\)|\bS\d+\b|/work/|compat-data", text), "opaque or machine-local source"
+    assert all(s.url.startswith("https://") for s in table.compat.sources.values())
 
 
 def test_every_gpu_base_has_a_compatible_cudnn(table: Table) -> None:
@@ -95,19 +133,6 @@ def test_cuda_image_tags_parse() -> None:
     assert parse_cuda_tag("12.1.0-cudnn8-devel-ubuntu22.04") == ("12.1.0", "8", "ubuntu22.04")
     assert parse_cuda_tag("12.6.3-cudnn-devel-ubuntu24.04") == ("12.6.3", "", "ubuntu24.04")
     assert parse_cuda_tag("12.6.3-base-ubuntu24.04") is None
-
-
-@pytest.mark.parametrize(
-    ("inside", "required", "ok"),
-    [
-        ("8.9.0.131", "8.9", True),
-        ("8.9.6.50", "8.6", True),
-        ("9.2.1.18", "9.3", False),
-        ("9.0.0.312", "8.9", False),
-    ],
-)
-def test_cudnn_rule(inside: str, required: str, ok: bool) -> None:
-    assert cudnn_compatible(inside, required) is ok
 
 
 def test_os_bases_include_the_offline_debian(table: Table) -> None:
