@@ -14,11 +14,12 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ci import select
+from ci.cli_lock import add_base_mirror_flag
 from ci.cli_release import PUBLISH, add_registry_credentials, credentials, registries_from
 from ci.errors import UserError
+from ci.lock import check_bases, parse_mirrors
 from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions, has_credentials, redact
 from ci.preflight import (
     PreflightFailed,
@@ -28,10 +29,9 @@ from ci.preflight import (
     check_report_dir,
     publish_target,
 )
+from ci.registry import RegistryError
 from ci.report import write_results
-
-if TYPE_CHECKING:
-    from ci.spec import ImageSpec
+from ci.spec import ImageSpec
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -142,7 +142,13 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
         help="push each image that passed every check as REGISTRY/REPO:<primary tag> "
         "(aliases move in promote)",
     )
-    add_registry_credentials(parser, "registry access (for --publish)")
+    add_registry_credentials(parser, "registry access (for --publish and the locked-base check)")
+    add_base_mirror_flag(parser)
+    parser.add_argument(
+        "--no-base-check",
+        action="store_true",
+        help="do not check that locked base digests (versions.lock.yaml) still resolve before building",
+    )
     add_build_options(parser)
     add_run_flags(parser)
     add_report_flag(parser)
@@ -154,9 +160,6 @@ def publish_from(args: argparse.Namespace) -> Publish | None:
         for flag, value in (
             ("--registry-user", args.registry_user),
             ("--password-file", args.password_file),
-            ("--authfile", args.authfile),
-            ("--registry-ca-cert", args.registry_ca_cert),
-            ("--plain-http", args.plain_http),
         ):
             if value:
                 raise UserError(f"{flag} is only used with --publish REGISTRY/REPO")
@@ -164,15 +167,33 @@ def publish_from(args: argparse.Namespace) -> Publish | None:
     return publish_target(args.publish, credentials(args, PUBLISH))
 
 
-def preflight(args: argparse.Namespace, publish: Publish | None) -> str | None:
-    """Registry reachability and credentials, in seconds: the one-line reason to stop, or None."""
-    if publish is None:
+def preflight(args: argparse.Namespace, publish: Publish | None, specs: list[ImageSpec]) -> str | None:
+    """Registries, in seconds, before any build work: the one-line reason to stop, or None.
+
+    The --publish registry must answer and accept the credentials; every base pinned by digest
+    (versions.lock.yaml) must still be there (a moved tag is only a warning: builds use the digest).
+    """
+    bases = {spec.base_image: spec.base_digest for spec in specs if spec.base_digest}
+    check_bases_now = bases and not args.no_base_check
+    if publish is None and not check_bases_now:
         return None
+    mirrors = parse_mirrors(args.base_mirror)
     with registries_from(args) as registries:
         try:
-            check_registry(registries, publish)
+            if publish is not None:
+                check_registry(registries, publish)
+            if check_bases_now:
+                findings = check_bases(registries, {k: v for k, v in bases.items() if v}, mirrors)
+                for finding in findings:
+                    if finding.severity == "warning":
+                        print(f"warning: base {finding.message}", file=sys.stderr)
+                errors = [f.message for f in findings if f.severity == "error"]
+                if errors:
+                    return f"base image {'; '.join(errors)}"
         except PreflightFailed as err:
             return str(err)
+        except RegistryError as err:
+            return f"cannot check the locked base images ({err}); --no-base-check skips this"
     return None
 
 
@@ -189,7 +210,7 @@ def run_build(args: argparse.Namespace) -> int:
 
         for spec in specs:  # validate the file name before hours of building
             check_export_path(export_path(args.export, spec, len(specs) > 1))
-    problem = preflight(args, publish)
+    problem = preflight(args, publish, specs)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 1

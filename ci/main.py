@@ -22,7 +22,7 @@ from typing import NoReturn
 if __package__ in (None, ""):  # run as a script: make `import ci` find the repository, not ci/ itself
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from ci import cli_build, cli_plan, cli_release, cli_verify
+from ci import cli_build, cli_lock, cli_plan, cli_release, cli_verify
 from ci.errors import UserError
 from ci.table import DEFAULT_TABLE
 
@@ -77,6 +77,12 @@ COMMANDS: tuple[Command, ...] = (
         "copy tested images by digest to a release repository and move aliases (no rebuild)",
         cli_release.configure_promote,
         cli_release.run_promote,
+    ),
+    Command(
+        "lock",
+        "pin the base images' tags to digests in versions.lock.yaml (or --check the lock)",
+        cli_lock.configure_lock,
+        cli_lock.run_lock,
     ),
 )
 

@@ -116,6 +116,8 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
     if gpu.image is None:
         os_base = table.os_bases[os_id]
         base_image, base_digest = os_base.image, os_base.digest
+    if base_digest is None:  # pinned in the table wins; else versions.lock.yaml's digest, if any
+        base_digest = table.locks.get(base_image)
 
     miniconda, refusals = _python_install(table, python, python_source)
     numpy = release.numpy_for(python)

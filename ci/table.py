@@ -14,7 +14,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,6 +26,7 @@ from packaging.version import InvalidVersion, Version
 from ci import compat
 from ci.compat import Compat, PackageEra, Source
 from ci.errors import UserError, table_error
+from ci.lock import read_lock
 
 DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "versions.yaml"
 
@@ -192,6 +193,8 @@ class Table:
     pythons: Mapping[str, PythonRow]
     releases: tuple[Release, ...]
     targets: tuple[Target, ...]
+    # base image (as the table names it) -> digest, from versions.lock.yaml beside the table (ci/lock.py)
+    locks: Mapping[str, str] = field(default_factory=dict)
 
     def release(self, tf: str) -> Release | None:
         for row in self.releases:
@@ -417,6 +420,7 @@ def load_table(path: Path | None = None) -> Table:
         pythons=pythons,
         releases=releases,
         targets=targets,
+        locks={image: entry.digest for image, entry in read_lock(path, shown).items()},
     )
 
 

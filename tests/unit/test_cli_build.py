@@ -40,7 +40,6 @@ def _run(*argv: str) -> int:
             ("build", "--tf", "2.15.0", "--publish", "r.example/tf", "--password-file", "/etc/hostname"),
             "--password-file needs --registry-user",
         ),
-        (("build", "--tf", "2.15.0", "--plain-http", "r.example:5000"), "only used with --publish"),
         (("build", "--tf", "2.15.0", "--report-dir", "/etc/hostname"), "not a directory"),
         (("build", "--tf", "9.9.9"), "--tf"),
         (
