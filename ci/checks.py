@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from ci import compat
+from ci import compat, contract
 from ci.compat import cudnn_compatible, major_minor
 from ci.layers import site_packages
 from ci.options import BuildOptions
@@ -394,43 +394,135 @@ async def check_gpu_visible(run: Runner, options: BuildOptions) -> CheckResult:
 
 
 async def check_locale(run: Runner, options: BuildOptions) -> CheckResult:
-    name = "zh_CN.UTF-8 locale"
+    name = f"{contract.LOCALE} locale"
     out = await run.sh("locale -a; echo ---; env -i HOME=/root TERM=xterm PATH=/usr/bin:/bin bash -lc locale")
     available, _, login = out.stdout.partition("---")
     problems = []
-    if "zh_CN.utf8" not in available.split():
-        problems.append("`locale -a` has no zh_CN.utf8")
-    if "LANG=zh_CN.UTF-8" not in login.split():
+    if contract.LOCALE_LISTED not in available.split():
+        problems.append(f"`locale -a` has no {contract.LOCALE_LISTED}")
+    if f"LANG={contract.LOCALE}" not in login.split():
         lang = next((x for x in login.split() if x.startswith("LANG=")), "LANG unset")
-        problems.append(f"a login shell gets {lang}, expected LANG=zh_CN.UTF-8")
+        problems.append(f"a login shell gets {lang}, expected LANG={contract.LOCALE}")
     if out.stderr.strip() and "Cannot set" in out.stderr:
         problems.append(tail(out.stderr, 2))
-    return failed(name, "; ".join(problems)) if problems else passed(name, "zh_CN.utf8, login LANG ok")
+    if problems:
+        return failed(name, "; ".join(problems))
+    return passed(name, f"{contract.LOCALE_LISTED}, login LANG ok")
 
 
 async def check_timezone(run: Runner, options: BuildOptions) -> CheckResult:
-    name = "Asia/Shanghai timezone"
+    name = f"{contract.TIMEZONE} timezone"
     out = await run.sh("env -i PATH=/usr/bin:/bin date +%Z; cat /etc/timezone")
     lines = out.stdout.split()
     zone, tzfile = [*lines, "", ""][:2]
     problems = []
-    if zone != "CST":
-        problems.append(f"`date +%Z` prints {zone or 'nothing'}, expected CST")
-    if tzfile != "Asia/Shanghai":
-        problems.append(f"/etc/timezone is {tzfile or 'missing'}, expected Asia/Shanghai")
-    return failed(name, "; ".join(problems)) if problems else passed(name, "CST, /etc/timezone ok")
+    if zone != contract.TIMEZONE_ABBREVIATION:
+        problems.append(f"`date +%Z` prints {zone or 'nothing'}, expected {contract.TIMEZONE_ABBREVIATION}")
+    if tzfile != contract.TIMEZONE:
+        problems.append(f"/etc/timezone is {tzfile or 'missing'}, expected {contract.TIMEZONE}")
+    ok = f"{contract.TIMEZONE_ABBREVIATION}, /etc/timezone ok"
+    return failed(name, "; ".join(problems)) if problems else passed(name, ok)
+
+
+def sshd_effective_problems(dump: str) -> list[str]:
+    """`sshd -T` output (lower-case keyword, value) -> what breaks the image's SSH promise."""
+    settings: dict[str, list[str]] = {}
+    for line in dump.splitlines():
+        key, _, value = line.strip().partition(" ")
+        settings.setdefault(key.lower(), []).append(value.strip())
+    want = {
+        "port": [str(contract.SSH.port)],
+        "permitrootlogin": ["yes"],
+        "passwordauthentication": ["yes"],
+        "pubkeyauthentication": ["yes"],
+        "permitemptypasswords": ["no"],
+    }
+    return [
+        f"{key} is {' '.join(settings.get(key, ['unset']))}, expected {' '.join(value)}"
+        for key, value in want.items()
+        if settings.get(key) != value
+    ]
 
 
 async def check_sshd_config(run: Runner, options: BuildOptions) -> CheckResult:
-    """`sshd -t` with a throw-away host key (the image itself must ship none)."""
+    """`sshd -t` and `sshd -T` with a throw-away host key (the image itself must ship none).
+
+    -T prints the effective settings, so this proves the generated configuration wins over the
+    distribution's defaults on this image's OpenSSH (first value of a keyword wins).
+    """
     name = "sshd configuration"
     out = await run.sh(
-        "d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f \"$d/key\" && "
-        'mkdir -p /run/sshd && /usr/sbin/sshd -t -h "$d/key"; rc=$?; rm -rf "$d"; exit $rc'
+        "d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f \"$d/key\" && mkdir -p /run/sshd && "
+        '/usr/sbin/sshd -t -h "$d/key" && echo ---T--- && /usr/sbin/sshd -T -h "$d/key" '
+        '-C user=root,host=client,addr=127.0.0.1; rc=$?; rm -rf "$d"; exit $rc'
     )
-    if out.code != 0:
+    if out.code != 0 or "---T---" not in out.stdout:
         return failed(name, f"`sshd -t` failed: {tail(out.both, 4)}")
-    return passed(name, "sshd -t ok")
+    problems = sshd_effective_problems(out.stdout.split("---T---", 1)[1])
+    if problems:
+        return failed(name, "; ".join(problems))
+    return passed(name, f"sshd -t ok; effective: port {contract.SSH.port}, root login with password or key")
+
+
+COMMAND_MODE_SCRIPT = (
+    'printf \'TFCI_%s=%s\\n\' PATH "$PATH" LANG "${LANG:-}" LC_ALL "${LC_ALL:-}" TZ "${TZ:-}" '
+    'PYTHON_PREFIX "${PYTHON_PREFIX:-}" PYTHON "$(command -v python)"'
+)
+
+
+def command_mode_problems(spec: ImageSpec, stdout: str) -> list[str]:
+    """The lines a `bash -c` under sshd printed -> where they differ from the login environment.
+
+    Anything besides the expected TFCI_ lines (a banner, an error) is itself a problem: scp, sftp
+    and rsync break on a single stray byte.
+    """
+    lines = stdout.splitlines()
+    found: dict[str, str] = {}
+    for line in lines:
+        if line.startswith("TFCI_") and "=" in line:
+            key, _, value = line[len("TFCI_") :].partition("=")
+            found[key] = value
+    problems = []
+    noise = [line for line in lines if not line.startswith("TFCI_")]
+    if noise:
+        problems.append(f"extra output (breaks scp/sftp/rsync): {noise[0][:80]!r}")
+    prefix_bin = f"{spec.python_prefix}/bin"
+    if found.get("PATH", "").split(":")[0] != prefix_bin:
+        problems.append(f"PATH is {found.get('PATH', 'unset')!r}, expected it to start with {prefix_bin}")
+    want = {
+        "LANG": contract.LOCALE,
+        "LC_ALL": contract.LOCALE,
+        "TZ": contract.TIMEZONE,
+        "PYTHON_PREFIX": spec.python_prefix,
+        "PYTHON": f"{prefix_bin}/python",
+    }
+    problems += [
+        f"{key} is {found.get(key) or 'unset'}, expected {value}"
+        for key, value in want.items()
+        if found.get(key) != value
+    ]
+    return problems
+
+
+async def check_command_mode_env(run: Runner, options: BuildOptions) -> CheckResult:
+    """The shell sshd starts for `ssh host CMD` (bare environment, SSH_CLIENT set, `bash -c`).
+
+    The service checks do the same through a real sshd; this catches a missing /etc/bash.bashrc
+    hook in every image, cheaply, before any service starts.
+    """
+    name = "ssh command-mode environment (bash -c under sshd)"
+    out = await run.sh(
+        "env -i HOME=/root USER=root SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin "
+        f"SSH_CLIENT='10.0.0.1 50000 22' SSH_CONNECTION='10.0.0.1 50000 10.0.0.2 22' "
+        f"bash -c {shlex.quote(COMMAND_MODE_SCRIPT)}"
+    )
+    problems = command_mode_problems(run.spec, out.stdout)
+    if out.code != 0 or out.stderr.strip():
+        problems.append(f"exit {out.code}, stderr {tail(out.stderr, 2)!r}")
+    if problems:
+        return failed(name, "; ".join(problems))
+    prefix_bin = f"{run.spec.python_prefix}/bin"
+    return passed(name, f"PATH starts with {prefix_bin}; {contract.LOCALE}; {contract.TIMEZONE}; silent")
 
 
 async def check_no_baked_secrets(run: Runner, options: BuildOptions) -> CheckResult:
@@ -453,6 +545,7 @@ COMMON_CHECKS: tuple[Check, ...] = (
     check_locale,
     check_timezone,
     check_sshd_config,
+    check_command_mode_env,
     check_no_baked_secrets,
 )
 CPU_CHECKS: tuple[Check, ...] = (check_no_cuda,)

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ci import contract
 from ci.compat import SHA256_HEX
+from ci.contract import LOCALE, TIMEZONE
 from ci.errors import UserError
 from ci.options import BuildOptions, has_credentials, url_password
 from ci.spec import ImageSpec
@@ -47,8 +49,6 @@ LAYER_ORDER: tuple[str, ...] = (
     "metadata",
 )
 
-TIMEZONE = "Asia/Shanghai"
-LOCALE = "zh_CN.UTF-8"
 OS_PACKAGES: tuple[str, ...] = (
     "openssh-server",
     "curl",
@@ -385,24 +385,22 @@ else
   fi
   locale-gen
 fi
-printf 'LANG={LOCALE}\\nLANGUAGE=zh_CN:zh\\n' > /etc/default/locale
-locale -a | grep -qx 'zh_CN.utf8'
+printf 'LANG={LOCALE}\\nLANGUAGE={contract.LANGUAGE}\\n' > /etc/default/locale
+locale -a | grep -qx '{contract.LOCALE_LISTED}'
 """
         return ctr.with_exec(_sh(script))
 
     def sshd(self, ctr: Container, spec: ImageSpec) -> Container:
         """No host keys and no root password in the image: boot.sh creates both per container.
 
-        The drop-in config itself comes from context/ssh (runtime_files layer) so editing it does
-        not invalidate the Python and TensorFlow layers.
+        The configuration is generated per OpenSSH version by context/init/init.py (runtime_files
+        layer, and again at boot): sshd_config `Include` only exists from OpenSSH 8.2, and
+        editing the settings must not invalidate the Python and TensorFlow layers.
         """
         script = r"""
 rm -f /etc/ssh/ssh_host_*
-mkdir -p /run/sshd /etc/ssh/sshd_config.d
+mkdir -p /run/sshd
 chmod 0755 /run/sshd
-if ! grep -qE '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/\*\.conf' /etc/ssh/sshd_config; then
-  sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config
-fi
 usermod -p '*' root
 """
         return ctr.with_exec(_sh(script))
@@ -477,7 +475,13 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
         return self._pip_install(ctr, spec, [spec.tensorflow_requirement], spec.pip_extra_indexes)
 
     def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
-        """context/ -> /init (boot, init step, supervisor, jupyter config, sshd drop-in)."""
+        """The image contract file, context/ -> /init, and the static files `init.py --build` installs.
+
+        /etc/tfimage/contract.env (generated from ci/contract.py) is what context/ reads its ports,
+        paths and locale from. `init.py --build` installs the login environment, the
+        /etc/bash.bashrc hook for ssh command mode, the MOTD, the shutdown wrapper and the sshd
+        configuration for the installed OpenSSH, so the image is right before its first boot.
+        """
         from dagger import dag
 
         if not (self.context_dir / "boot" / "boot.sh").is_file():
@@ -489,32 +493,32 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
 find /init -type d -exec chmod 0755 {} +
 find /init -type f -exec chmod 0644 {} +
 find /init -type f \( -name '*.sh' -o -name '*.py' \) -exec chmod 0755 {} +
-install -m 0644 /init/profile.d/tfimage.sh /etc/profile.d/tfimage.sh
-if [ -f /init/ssh/tfimage.conf ]; then
-  install -D -m 0644 /init/ssh/tfimage.conf /etc/ssh/sshd_config.d/tfimage.conf
-fi
 """
-        return ctr.with_directory("/init", context).with_exec(_sh(script))
+        script += f"{shlex.quote(spec.python_prefix)}/bin/python {contract.INIT_DIR}/init/init.py --build\n"
+        return (
+            ctr.with_new_file(
+                contract.CONTRACT_ENV_FILE, contract.contract_env_file(spec.python_prefix), permissions=0o644
+            )
+            .with_directory(contract.INIT_DIR, context)
+            .with_exec(_sh(script))
+        )
 
     def metadata(self, ctr: Container, spec: ImageSpec) -> Container:
         """Labels, ENV, ports, CMD: cheap, last, so a label change rebuilds nothing."""
         for key, value in spec.labels:
             ctr = ctr.with_label(key, value)
-        ctr = (
-            ctr.with_env_variable("PYTHON_PREFIX", spec.python_prefix)
-            .with_env_variable("PATH", f"{image_path(spec)}:${{PATH}}", expand=True)
-            .with_env_variable("LANG", LOCALE)
-            .with_env_variable("LANGUAGE", "zh_CN:zh")
-            .with_env_variable("LC_ALL", LOCALE)
-            .with_env_variable("TZ", TIMEZONE)
-            .with_env_variable("SHELL", "/bin/bash")
+        ctr = ctr.with_env_variable("PYTHON_PREFIX", spec.python_prefix).with_env_variable(
+            "PATH", f"{image_path(spec)}:${{PATH}}", expand=True
         )
+        for name, value in contract.locale_env():
+            ctr = ctr.with_env_variable(name, value)
+        ctr = ctr.with_env_variable("SHELL", "/bin/bash")
         if self.options.bake_ca:
             for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT"):
                 ctr = ctr.with_env_variable(name, SYSTEM_CA_BUNDLE)
-        for port, what in ((22, "ssh"), (8888, "JupyterLab /jupyter/"), (6006, "TensorBoard /monitor/")):
-            ctr = ctr.with_exposed_port(port, description=what)
-        return ctr.with_workdir("/root").with_default_args(["bash", "/init/boot/boot.sh"])
+        for service in contract.SERVICES:
+            ctr = ctr.with_exposed_port(service.port, description=service.description)
+        return ctr.with_workdir(contract.WORKDIR).with_default_args(["bash", contract.BOOT_SCRIPT])
 
 
 def build_image(spec: ImageSpec, options: BuildOptions, *, context_dir: Path = CONTEXT_DIR) -> Container:

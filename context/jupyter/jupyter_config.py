@@ -20,14 +20,51 @@ Embedding and CORS:
   page drive the server cross-origin). Set JUPYTER_ALLOW_ORIGIN (e.g. '*' or
   'https://console.example.com') when a proxy on another origin needs it.
 
-Test override: TFIMAGE_JUPYTER_TOKEN_FILE (default /root/.jupyter/token).
+Port, base URL, root directory and token file are the image contract's: read from the
+environment (boot.sh exports /etc/tfimage/contract.env, supervisord passes it on) or, when
+JupyterLab is started by hand without it, from that file. They are never spelled out here.
 """
 
 import os
+import re
 
 c = get_config()  # noqa: F821  (injected by traitlets' PyFileConfigLoader)
 
-TOKEN_FILE = os.environ.get("TFIMAGE_JUPYTER_TOKEN_FILE", "/root/.jupyter/token")
+CONTRACT_ENV = os.environ.get("TFIMAGE_CONTRACT_ENV") or "/etc/tfimage/contract.env"  # override: tests
+
+
+def _contract_file() -> dict:
+    values = {}
+    try:
+        with open(CONTRACT_ENV, encoding="utf-8") as fo:
+            for line in fo:
+                line = line.strip()
+                if line and not line.startswith("#") and "=" in line:
+                    name, _, value = line.partition("=")
+                    values[name.strip()] = value.strip()
+    except (OSError, UnicodeDecodeError):
+        pass
+    return values
+
+
+_FILE_VALUES = None  # type: dict | None
+
+
+def contract(name: str) -> str:
+    """A contract value: environment first, then the file; a clear error when neither has it."""
+    global _FILE_VALUES
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if _FILE_VALUES is None:
+        _FILE_VALUES = _contract_file()
+    value = _FILE_VALUES.get(name, "")
+    if not value:
+        raise RuntimeError(name + " is neither in the environment nor in " + CONTRACT_ENV)
+    return value
+
+
+TOKEN_FILE = contract("TFIMAGE_JUPYTER_TOKEN_FILE")
 
 
 def _read_token_file(path: str) -> str:
@@ -43,7 +80,8 @@ def _resolve_token() -> "str | None":
     if os.environ.get("JUPYTER_ALLOW_NO_TOKEN", "").strip() == "1":
         return ""
     env_token = os.environ.get("JUPYTER_TOKEN", "").strip()
-    if env_token:
+    # boot.sh refuses (and unsets) blank tokens and tokens with whitespace: same rule here.
+    if env_token and not re.search(r"[\s\x00-\x1f\x7f]", env_token):
         return env_token
     return _read_token_file(TOKEN_FILE) or None
 
@@ -60,14 +98,14 @@ def _server_major_version() -> "int | None":
 
 # --- network / paths --------------------------------------------------------------
 c.ServerApp.ip = "0.0.0.0"  # noqa: S104  (published container port; auth by token)
-c.ServerApp.port = 8888
+c.ServerApp.port = int(contract("TFIMAGE_JUPYTER_PORT"))
 c.ServerApp.port_retries = 0  # fail loudly (supervisord restarts) instead of moving port
 c.ServerApp.open_browser = False
 c.ServerApp.allow_root = True
-c.ServerApp.root_dir = "/root"
-c.ServerApp.base_url = "/jupyter/"
+c.ServerApp.root_dir = contract("TFIMAGE_WORKDIR")
+c.ServerApp.base_url = contract("TFIMAGE_JUPYTER_BASE_URL")
 c.ServerApp.allow_remote_access = True
-# Terminals are login shells: zh_CN locale, PATH and the login banner from /etc/profile.
+# Terminals are login shells: the contract's locale, PATH and the login banner from /etc/profile.
 c.ServerApp.terminado_settings = {"shell_command": ["/bin/bash", "-l"]}
 
 # --- from the original image ------------------------------------------------------

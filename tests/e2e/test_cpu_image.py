@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ci import layers
+from ci import contract, layers
 from ci.checks import COMMON_CHECKS, CPU_CHECKS, Check, Runner, run_checks
 from ci.layers import CA_ENV_VARS, build_image
 from ci.report import CheckReport
@@ -42,14 +42,29 @@ async def test_image_check_passes(cpu_image: Any, check: Check) -> None:
 
 
 async def test_service_checks_pass(cpu_image: Any) -> None:
-    """The real CMD: SSH (password, key, MOTD), JupyterLab token, TensorBoard loss, autorestart."""
+    """The real CMD used as people use it, then stopped with `shutdown`, restarted and attacked.
+
+    Main session: SSH (password from /sync/root-passwd, key, MOTD once, command mode, scp),
+    JupyterLab token, TensorBoard loss, autorestart. Restart scenario: clean shutdown, same host
+    keys and password, hostile inputs refused without stopping the services, fresh -e values win.
+    """
     report = await run_service_checks(cpu_image, specs.cpu_spec(), specs.options(), CheckReport("cpu"))
+    print("\n" + "\n".join(f"[e2e] {r.seconds}s {r.name}" for r in report.results))
     assert [r.name for r in report.results] == [
-        "ssh password login (login shell: MOTD, LANG, CST)",
+        "ssh password login from /sync/root-passwd (interactive: MOTD once, LANG, CST, quiet)",
         "ssh key login",
+        "ssh command mode: python imports tensorflow; PATH, LANG, TZ; no MOTD or noise",
+        "scp a file both ways (SFTP and legacy protocol)",
         "JupyterLab under /jupyter/ (token required)",
         "TensorBoard under /monitor/ serves the loss scalar",
         "supervisord restarts a killed service",
+        "/usr/local/bin/shutdown stops the container cleanly",
+        "a hanging remote init script does not hold up the services",
+        "restarted container keeps its host keys and root password",
+        "ROOT_PASSWORD with a line break is refused (one log line, nothing changed)",
+        "read-only authorized_keys plus SSH_PUBLIC_KEY: services still start",
+        "blank JUPYTER_TOKEN is refused; the generated token is printed and works",
+        "a new container's -e values win over the saved environment snapshot",
     ]
     assert report.ok, report.render()
 
@@ -58,14 +73,15 @@ async def test_image_config_carries_no_build_ca_and_the_runtime_contract(cpu_ima
     spec = specs.cpu_spec()
     env = {await v.name(): await v.value() for v in await cpu_image.env_variables()}
     assert not set(CA_ENV_VARS) & set(env), "a build-only CA variable leaked into the image config"
-    assert env["PYTHON_PREFIX"] == "/opt/python"
-    assert env["PATH"].startswith("/opt/python/bin:")
-    assert env["LANG"] == "zh_CN.UTF-8"
-    assert env["TZ"] == "Asia/Shanghai"
-    assert await cpu_image.default_args() == ["bash", "/init/boot/boot.sh"]
-    assert await cpu_image.workdir() == "/root"
+    assert env["PYTHON_PREFIX"] == spec.python_prefix == "/opt/python"
+    assert env["PATH"].startswith(f"{spec.python_prefix}/bin:")
+    assert dict(contract.locale_env()).items() <= env.items()
+    assert await cpu_image.default_args() == ["bash", contract.BOOT_SCRIPT]
+    assert await cpu_image.workdir() == contract.WORKDIR
     ports = sorted([await p.port() for p in await cpu_image.exposed_ports()])
-    assert ports == [22, 6006, 8888]
+    assert ports == sorted(s.port for s in contract.SERVICES) == [22, 6006, 8888]
+    written = await cpu_image.file(contract.CONTRACT_ENV_FILE).contents()
+    assert written == contract.contract_env_file(spec.python_prefix)
     labels = {await label.name(): await label.value() for label in await cpu_image.labels()}
     assert dict(spec.labels).items() <= labels.items()
     leftovers = await cpu_image.with_exec(
@@ -87,7 +103,11 @@ async def test_checks_fail_on_a_broken_image(cpu_image: Any) -> None:
             "bash",
             "-c",
             "touch /usr/lib/libcudart.so.12 && ssh-keygen -q -A && echo root:secret | chpasswd "
-            "&& ln -sf /usr/share/zoneinfo/UTC /etc/localtime && echo UTC > /etc/timezone",
+            "&& ln -sf /usr/share/zoneinfo/UTC /etc/localtime && echo UTC > /etc/timezone "
+            # ssh command mode without the bashrc hook; the distribution's sshd defaults back
+            "&& sed -i '/^# BEGIN tfimage/,/^# END tfimage/d' /etc/bash.bashrc "
+            "&& sed -i 's/^PermitRootLogin yes/PermitRootLogin prohibit-password/' "
+            "/etc/ssh/sshd_config.d/tfimage.conf",
         ]
     )
     report = await run_checks(broken, spec, specs.options(), CheckReport("broken"))
@@ -96,6 +116,8 @@ async def test_checks_fail_on_a_broken_image(cpu_image: Any) -> None:
         "CPU image has no CUDA libraries",
         "no host keys or root password in the image",
         "Asia/Shanghai timezone",
+        "ssh command-mode environment (bash -c under sshd)",
+        "sshd configuration",
     }, report.render()
 
 
@@ -124,7 +146,8 @@ async def test_editing_context_rebuilds_only_the_top_layers(dagger_client: Any, 
 
     old, new = layer_digests(tmp_path / "before.tar"), layer_digests(tmp_path / "after.tar")
     assert len(old) == len(new)
-    # runtime_files adds two layers (the /init copy and its chmod/install exec); metadata adds none.
+    # runtime_files adds three layers (contract.env, the /init copy and its `init.py --build` exec);
+    # metadata adds none. Only the last two change when context/ does.
     assert old[:-2] == new[:-2], "a layer below context/ changed: TensorFlow or Python was rebuilt"
     assert old[-2] != new[-2]
     assert "e2e edit" in await after.file("/init/boot/boot.sh").contents()

@@ -1,4 +1,5 @@
-"""Fixtures for engine-free unit tests: the real table, editable copies of it, and a CLI runner."""
+"""Fixtures for engine-free unit tests: the real table, editable copies of it, a CLI runner, and a
+fake image root for the scripts in context/."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ci.resolve import resolve
 from ci.spec import ImageSpec
 from ci.table import DEFAULT_TABLE, Table, load_table
 from tests.e2e.specs import CPU_REQUEST
+from tests.unit.context_env import make_root
 
 RunCli = Callable[..., tuple[int, str, str]]
 WriteTable = Callable[[Any], Path]
@@ -67,3 +69,9 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A fake image root for boot.sh/init.py (see tests/unit/context_env.py)."""
+    return make_root(tmp_path)

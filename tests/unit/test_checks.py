@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from ci import contract
 from ci.checks import (
     CUDA_LABEL,
     CUDNN_LABEL,
     check_nvidia_wheels,
     checks_for,
+    command_mode_problems,
     compare_nvidia_wheels,
     compare_versions,
     parse_cudnn_header,
     parse_cudnn_probe,
     parse_nvcc_release,
     root_password_locked,
+    sshd_effective_problems,
 )
 from ci.resolve import resolve
 from ci.spec import ImageSpec
@@ -148,3 +151,46 @@ def test_versions_must_match_the_tag(spec: ImageSpec) -> None:
         "numpy is 2.0.1, outside >=1.23.5,<2.0.0",
     ]
     assert "TensorFlow is not importable" in compare_versions(spec, {"python": "3.11.2", "numpy": "1.26.4"})
+
+
+SSHD_T = """port 22
+addressfamily any
+permitrootlogin yes
+pubkeyauthentication yes
+passwordauthentication yes
+permitemptypasswords no
+"""
+
+
+def test_sshd_effective_settings_rule() -> None:
+    assert sshd_effective_problems(SSHD_T) == []
+    # Debian's default (the drop-in lost) and a second port both fail.
+    assert sshd_effective_problems(
+        SSHD_T.replace("permitrootlogin yes", "permitrootlogin without-password")
+    ) == ["permitrootlogin is without-password, expected yes"]
+    assert sshd_effective_problems(SSHD_T + "port 2222\n") == ["port is 22 2222, expected 22"]
+
+
+def _command_mode_output(spec: ImageSpec, **override: str) -> str:
+    values = {
+        "PATH": f"{spec.python_prefix}/bin:/usr/local/bin:/usr/bin:/bin",
+        "LANG": contract.LOCALE,
+        "LC_ALL": contract.LOCALE,
+        "TZ": contract.TIMEZONE,
+        "PYTHON_PREFIX": spec.python_prefix,
+        "PYTHON": f"{spec.python_prefix}/bin/python",
+        **override,
+    }
+    return "".join(f"TFCI_{k}={v}\n" for k, v in values.items())
+
+
+def test_command_mode_rule(cpu_spec: ImageSpec) -> None:
+    assert command_mode_problems(cpu_spec, _command_mode_output(cpu_spec)) == []
+    # The issue's case: sshd's bare PATH, no locale, no Python.
+    bare = _command_mode_output(
+        cpu_spec, PATH="/usr/local/bin:/usr/bin:/bin", LANG="", LC_ALL="", TZ="", PYTHON_PREFIX="", PYTHON=""
+    )
+    assert len(command_mode_problems(cpu_spec, bare)) == 6
+    # A banner printed into the command's output breaks scp/rsync even when the values are right.
+    noisy = "+------+\n" + _command_mode_output(cpu_spec)
+    assert command_mode_problems(cpu_spec, noisy) == ["extra output (breaks scp/sftp/rsync): '+------+'"]

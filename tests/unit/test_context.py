@@ -1,16 +1,15 @@
-"""Unit tests of the image runtime in context/ (copied to /init in the image).
+"""Unit tests of the image runtime in context/ (copied to /init in the image): configs, init step,
+login environment, MOTD and shutdown wrapper. boot.sh's steps are in test_boot.py.
 
-No engine and no root side effects: boot.sh is sourced and its steps run against a
-temporary root (TFIMAGE_ROOT), with chpasswd/curl/supervisord replaced by fakes;
-the supervisor and Jupyter configs are loaded with their own parsers.
+No engine and no root side effects: scripts run against a temporary root (TFIMAGE_ROOT) with
+fakes for chpasswd/sshd/supervisord (tests/unit/context_env.py); the supervisor and Jupyter
+configs are loaded with their own parsers, with the image contract's environment.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
-import os
 import re
 import shutil
 import socket
@@ -27,116 +26,37 @@ from supervisor.options import ClientOptions, ServerOptions  # type: ignore[impo
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-REPO = Path(__file__).resolve().parents[2]
-CONTEXT = REPO / "context"
-BOOT = CONTEXT / "boot" / "boot.sh"
-INIT_PY = CONTEXT / "init" / "init.py"
-MOTD = CONTEXT / "init" / "files" / "motd.sh"
-SHUTDOWN = CONTEXT / "init" / "files" / "shutdown.sh"
-SUPERVISOR_CONF = CONTEXT / "supervisor" / "supervisord.conf"
-JUPYTER_CONF = CONTEXT / "jupyter" / "jupyter_config.py"
-PROFILE = CONTEXT / "profile.d" / "tfimage.sh"
-SHELL_FILES = sorted({*CONTEXT.rglob("*.sh")})
-
-# Operator variables that must not leak from the developer's shell into the tests.
-OPERATOR_VARS = (
-    "ROOT_PASSWORD",
-    "SSH_PUBLIC_KEY",
-    "JUPYTER_TOKEN",
-    "JUPYTER_ALLOW_NO_TOKEN",
-    "JUPYTER_ALLOW_ORIGIN",
-    "JUPYTER_FRAME_ANCESTORS",
-    "INIT_SCRIPT_URL",
-    "INIT_SCRIPT_SHA256",
-    "PIP_MIRROR_URL",
-    "PIP_MIRROR_ALLOW_HTTP",
-    "CONDA_MIRROR_CHANNELS",
-    "CONDA_MIRROR_ALLOW_HTTP",
-    "MIRRORS",
-    "TFIMAGE_ROOT",
-    "TFIMAGE_JUPYTER_TOKEN_FILE",
+from ci import contract
+from tests.unit.context_env import (
+    CONTEXT,
+    CONTRACT,
+    INIT_PY,
+    JUPYTER_CONF,
+    MOTD,
+    MOTD_HOOK,
+    OPERATOR_VARS,
+    PREFIX,
+    PROFILE,
+    SHELL_FILES,
+    SHUTDOWN,
+    SUPERVISOR_CONF,
+    clean_env,
+    run_init,
+    snapshot,
+    write_exe,
 )
-
-FAKE_CHPASSWD = """#!/bin/bash
-# records what chpasswd got and marks root's password as set in the fake shadow
-cat >> "$TFIMAGE_ROOT/chpasswd.log"
-sed -i 's/^root:[^:]*:/root:$6$fakehash:/' "$TFIMAGE_ROOT/etc/shadow"
-"""
-
-
-# --- helpers ------------------------------------------------------------------------
-
-
-def _write_exe(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o755)
-    return path
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OPERATOR_VARS}
-    env.update(extra)
-    return env
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A fake image root: /etc/shadow with no root password, a stock sshd_config."""
-    r = tmp_path / "root"
-    (r / "etc" / "ssh").mkdir(parents=True)
-    (r / "sync").mkdir()
-    (r / "etc" / "shadow").write_text("root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n")
-    (r / "etc" / "ssh" / "sshd_config").write_text(
-        "#PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-    )
-    _write_exe(tmp_path / "bin" / "chpasswd", FAKE_CHPASSWD)
-    return r
+def contract_file(tmp_path: Path) -> Path:
+    """The generated contract file, for scripts run outside a fake root (TFIMAGE_CONTRACT_ENV)."""
+    path = tmp_path / "contract.env"
+    path.write_text(contract.contract_env_file(PREFIX))
+    return path
 
 
-def run_boot(
-    root: Path, steps: str, env: Mapping[str, str] | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Source boot.sh and run `steps` (bash code) against the fake root."""
-    full_env = _clean_env(
-        TFIMAGE_ROOT=str(root),
-        TFIMAGE_INIT_DIR=str(CONTEXT),
-        TFIMAGE_CHPASSWD=str(root.parent / "bin" / "chpasswd"),
-        PYTHON_PREFIX=sys.prefix,
-    )
-    full_env.update(env or {})
-    proc = subprocess.run(
-        ["bash", "-c", f'source "{BOOT}"; {steps}'],
-        env=full_env,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
-
-
-def run_init(root: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = _clean_env(TFIMAGE_ROOT=str(root), PYTHON_PREFIX="/opt/python")
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, str(INIT_PY)], env=full_env, text=True, capture_output=True, check=False
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    return {
-        str(p.relative_to(root)): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def run_motd(env: Mapping[str, str], path_prefix: Path | None = None) -> str:
-    full_env = _clean_env(**env)
+def run_motd(env: Mapping[str, str], contract_file: Path, path_prefix: Path | None = None) -> str:
+    full_env = clean_env(TFIMAGE_CONTRACT_ENV=str(contract_file), **env)
     if path_prefix is not None:
         full_env["PATH"] = f"{path_prefix}:{full_env.get('PATH', '')}"
     proc = subprocess.run(["bash", str(MOTD)], env=full_env, text=True, capture_output=True, check=False)
@@ -149,19 +69,20 @@ def run_motd(env: Mapping[str, str], path_prefix: Path | None = None) -> str:
 
 @pytest.fixture
 def supervisor_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The real config with /var/log/supervisor and /run moved under tmp_path.
+    """The real config, /run moved under tmp_path, with the contract environment boot.sh exports.
 
-    supervisord's parser checks that log/pid directories exist; nothing else changes.
+    supervisord's parser checks that log/pid directories exist, so the contract's log directory
+    points into tmp_path as well; nothing else changes.
     """
     logs = tmp_path / "log"
     run = tmp_path / "run"
     logs.mkdir()
     run.mkdir()
-    text = SUPERVISOR_CONF.read_text()
-    text = text.replace("/var/log/supervisor", str(logs)).replace("/run/", f"{run}/")
     conf = tmp_path / "supervisord.conf"
-    conf.write_text(text)
-    monkeypatch.setenv("PYTHON_PREFIX", "/opt/python")
+    conf.write_text(SUPERVISOR_CONF.read_text().replace("/run/", f"{run}/"))
+    for name, value in CONTRACT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TFIMAGE_SUPERVISOR_LOG_DIR", str(logs))
     return conf
 
 
@@ -169,34 +90,54 @@ def test_supervisor_config_parses_with_supervisord(supervisor_conf: Path) -> Non
     options = ServerOptions()
     options.realize(args=["-c", str(supervisor_conf)])
     assert options.nodaemon is True
+    assert options.logfile == str(supervisor_conf.parent / "log" / "supervisord.log")
     programs = {g.name: g.process_configs[0] for g in options.process_group_configs}
-    assert set(programs) == {"sshd", "jupyterlab", "tensorboard"}
+    services = {contract.SSH.name, contract.JUPYTER.name, contract.TENSORBOARD.name}
+    assert set(programs) == services | {contract.REMOTE_INIT_PROGRAM}
     assert programs["sshd"].command == "/usr/sbin/sshd -D -e"
     assert programs["jupyterlab"].command == (
-        "/opt/python/bin/jupyter-lab --allow-root --config=/init/jupyter/jupyter_config.py"
+        f"{PREFIX}/bin/jupyter-lab --allow-root --config={contract.INIT_DIR}/jupyter/jupyter_config.py"
     )
     assert programs["tensorboard"].command == (
-        "/opt/python/bin/tensorboard --host 0.0.0.0 --port 6006 "
-        "--logdir /root/tensorboard-logs --path_prefix /monitor"
+        f"{PREFIX}/bin/tensorboard --host 0.0.0.0 --port {contract.TENSORBOARD.port} "
+        f"--logdir {contract.TENSORBOARD_LOGDIR} --path_prefix {str(contract.TENSORBOARD.path).rstrip('/')}"
     )
-    for name, proc in programs.items():
+    for name in services:
+        proc = programs[name]
         assert proc.autostart is True, name
         assert proc.autorestart is RestartUnconditionally, name  # autorestart=true
         assert proc.startretries >= 3, name
         assert proc.stdout_logfile.startswith(str(supervisor_conf.parent / "log")), name
         assert proc.stderr_logfile.startswith(str(supervisor_conf.parent / "log")), name
-    assert programs["jupyterlab"].directory == "/root"
-    assert programs["jupyterlab"].environment["LANG"] == "zh_CN.UTF-8"
-    assert programs["tensorboard"].environment["TZ"] == "Asia/Shanghai"
+    assert programs["jupyterlab"].directory == contract.WORKDIR
+    # Locale and TZ are inherited from the container (boot.sh defaults them from the contract).
+    assert "LANG" not in programs["jupyterlab"].environment
     # supervisorctl can talk to it: a unix socket, root only.
     assert options.server_configs[0]["family"] == socket.AF_UNIX
     assert options.server_configs[0]["chmod"] == 0o700
 
 
-def test_supervisorctl_section(supervisor_conf: Path) -> None:
-    options = ClientOptions()
+def test_remote_init_runs_as_a_one_shot_program_after_the_services(supervisor_conf: Path) -> None:
+    """The remote init script cannot hold up sshd: supervisord starts it last, once, bounded."""
+    options = ServerOptions()
     options.realize(args=["-c", str(supervisor_conf)])
-    assert options.serverurl == f"unix://{supervisor_conf.parent / 'run'}/supervisor.sock"
+    programs = {g.name: (g, g.process_configs[0]) for g in options.process_group_configs}
+    group, init = programs[contract.REMOTE_INIT_PROGRAM]
+    assert init.command == f"/bin/bash {contract.BOOT_SCRIPT} remote-init"
+    assert init.autorestart is False
+    assert init.startsecs == 0
+    assert init.killasgroup is True
+    assert all(group.priority > g.priority for name, (g, _) in programs.items() if g is not group)
+    assert init.stdout_logfile == "/dev/stdout"  # the container log, like the rest of boot
+
+
+def test_supervisorctl_section_needs_no_contract_environment(tmp_path: Path) -> None:
+    """`shutdown` and users run supervisorctl from ssh sessions without the TFIMAGE_ variables."""
+    conf = tmp_path / "supervisord.conf"
+    conf.write_text(SUPERVISOR_CONF.read_text())
+    options = ClientOptions()
+    options.realize(args=["-c", str(conf)])
+    assert options.serverurl == "unix:///run/supervisor.sock"
 
 
 def test_supervisor_config_keeps_logs_out_of_tmp() -> None:
@@ -211,11 +152,17 @@ def test_supervisor_config_keeps_logs_out_of_tmp() -> None:
 
 
 def load_jupyter_config(
-    monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str], server_version: str | None = None
+    monkeypatch: pytest.MonkeyPatch,
+    env: Mapping[str, str],
+    server_version: str | None = None,
+    with_contract_env: bool = True,
 ) -> Config:
-
+    """Load the real config file as jupyter_server does, in the environment supervisord gives it."""
     for var in OPERATOR_VARS:
         monkeypatch.delenv(var, raising=False)
+    if with_contract_env:
+        for key, value in CONTRACT.items():
+            monkeypatch.setenv(key, value)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     if server_version is None:
@@ -231,10 +178,10 @@ def load_jupyter_config(
 def test_jupyter_config_basics(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     cfg = load_jupyter_config(monkeypatch, {"TFIMAGE_JUPYTER_TOKEN_FILE": str(tmp_path / "absent")})
     server = cfg.ServerApp
-    assert server.base_url == "/jupyter/"
-    assert server.port == 8888
+    assert server.base_url == contract.JUPYTER.path
+    assert server.port == contract.JUPYTER.port
     assert server.ip == "0.0.0.0"  # noqa: S104
-    assert server.root_dir == "/root"
+    assert server.root_dir == contract.WORKDIR
     assert server.open_browser is False
     assert server.allow_root is True
     assert server.allow_remote_access is True
@@ -263,6 +210,31 @@ def test_jupyter_token_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert cfg.ZMQChannelsWebsocketConnection.rate_limit_window == 3.0
     assert "rate_limit_window" not in cfg.ServerApp  # deprecated in 2.x
     assert "token" not in cfg.ServerApp  # deprecated in 2.x
+
+
+@pytest.mark.parametrize("bad", ["   ", "\t", "two words", "line\nbreak"])
+def test_jupyter_ignores_a_blank_or_spaced_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bad: str
+) -> None:
+    """Defence in depth: boot.sh refuses such tokens; the config never serves one either."""
+    token_file = tmp_path / "token"
+    token_file.write_text("generated\n")
+    env = {"JUPYTER_TOKEN": bad, "TFIMAGE_JUPYTER_TOKEN_FILE": str(token_file)}
+    cfg = load_jupyter_config(monkeypatch, env, server_version="2.14.2")
+    assert cfg.IdentityProvider.token == "generated"  # noqa: S105
+
+
+def test_jupyter_contract_from_the_file_without_environment(
+    monkeypatch: pytest.MonkeyPatch, contract_file: Path
+) -> None:
+    """JupyterLab started by hand (no boot.sh environment) still gets the contract's values."""
+    env = {"TFIMAGE_CONTRACT_ENV": str(contract_file)}
+    cfg = load_jupyter_config(monkeypatch, env, server_version="2.14.2", with_contract_env=False)
+    assert cfg.ServerApp.base_url == contract.JUPYTER.path
+    assert cfg.ServerApp.port == contract.JUPYTER.port
+    contract_file.write_text("# empty\n")
+    with pytest.raises(RuntimeError, match="TFIMAGE_JUPYTER_TOKEN_FILE is neither in the environment"):
+        load_jupyter_config(monkeypatch, env, server_version="2.14.2", with_contract_env=False)
 
 
 def test_jupyter_token_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -349,196 +321,6 @@ def test_no_insecure_download_anywhere() -> None:
         assert "trusted-host = mirrors" not in text, path
 
 
-# --- boot steps -------------------------------------------------------------------------
-
-
-def test_generated_root_password_printed_once(root: Path) -> None:
-    first = run_boot(root, "setup_root_password")
-    log = (root / "chpasswd.log").read_text()
-    match = re.fullmatch(r"root:([0-9a-f]{24})\n", log)
-    assert match, log
-    assert f"Generated root password (shown only once, on first boot): {match[1]}" in first.stdout
-    second = run_boot(root, "setup_root_password")
-    assert match[1] not in second.stdout
-    assert "already set" in second.stdout
-    assert (root / "chpasswd.log").read_text() == log  # chpasswd not run again
-
-
-def test_root_password_from_sync_file_is_applied_deleted_and_not_logged(root: Path) -> None:
-    sync = root / "sync" / "root-passwd"
-    sync.write_text("root:S3cret-from-file\n")
-    proc = run_boot(root, "setup_root_password")
-    assert (root / "chpasswd.log").read_text() == "root:S3cret-from-file\n"
-    assert not sync.exists()
-    assert "S3cret" not in proc.stdout + proc.stderr
-
-
-def test_root_password_from_env_not_logged_nor_exported(root: Path) -> None:
-    proc = run_boot(
-        root,
-        'setup_root_password; printf "leak=%s\\n" "${ROOT_PASSWORD:-}"',
-        env={"ROOT_PASSWORD": "Env-Secret-42"},
-    )
-    assert (root / "chpasswd.log").read_text() == "root:Env-Secret-42\n"
-    assert "Env-Secret-42" not in proc.stdout + proc.stderr
-    assert "leak=\n" in proc.stdout  # unset before supervisord inherits the environment
-
-
-def test_sync_file_for_other_user_is_refused(root: Path) -> None:
-    (root / "sync" / "root-passwd").write_text("daemon:x\n")
-    proc = run_boot(root, "setup_root_password")
-    assert not (root / "chpasswd.log").exists()
-    assert "must contain 'root:PASSWORD'" in proc.stdout
-
-
-def test_authorized_keys_no_duplicates(root: Path) -> None:
-    key_a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA a@example"
-    key_b = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ b@example"
-    (root / "sync" / "authorized_keys").write_text(f"# comment\n{key_b}\r\n\n{key_a}\n")
-    env = {"SSH_PUBLIC_KEY": key_a}
-    run_boot(root, "setup_authorized_keys", env=env)
-    run_boot(root, "setup_authorized_keys", env=env)
-    auth = root / "root" / ".ssh" / "authorized_keys"
-    assert auth.read_text() == f"{key_a}\n{key_b}\n"
-    assert stat.S_IMODE(auth.stat().st_mode) == 0o600
-    assert stat.S_IMODE(auth.parent.stat().st_mode) == 0o700
-
-
-def test_sshd_setup_idempotent(root: Path) -> None:
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
-    run_boot(root, "setup_sshd")
-    state = snapshot(root)
-    second = run_boot(root, "setup_sshd")
-    assert snapshot(root) == state
-    assert "generating SSH host keys" not in second.stdout
-    conf = (root / "etc" / "ssh" / "sshd_config").read_text()
-    assert conf.splitlines()[1] == "Include /etc/ssh/sshd_config.d/*.conf"
-    assert conf.count("Include /etc/ssh/sshd_config.d/*.conf") == 1
-    dropin = (root / "etc" / "ssh" / "sshd_config.d" / "tfimage.conf").read_text()
-    assert "\nPermitRootLogin yes\n" in dropin
-    assert "\nPasswordAuthentication yes\n" in dropin
-    assert (root / "etc" / "ssh" / "ssh_host_ed25519_key").is_file()
-    assert (root / "run" / "sshd").is_dir()
-
-
-def test_sshd_include_not_added_when_present(root: Path) -> None:
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
-    stock = "Include /etc/ssh/sshd_config.d/*.conf\n#PermitRootLogin prohibit-password\n"
-    (root / "etc" / "ssh" / "sshd_config").write_text(stock)
-    run_boot(root, "setup_sshd")
-    assert (root / "etc" / "ssh" / "sshd_config").read_text() == stock
-
-
-def test_jupyter_token_generated_once(root: Path) -> None:
-    first = run_boot(root, "setup_jupyter_token")
-    token_file = root / "root" / ".jupyter" / "token"
-    token = token_file.read_text().strip()
-    assert re.fullmatch(r"[0-9a-f]{48}", token)
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert f"/jupyter/lab?token={token}" in first.stdout
-    second = run_boot(root, "setup_jupyter_token")
-    assert token not in second.stdout
-    assert token_file.read_text().strip() == token
-
-
-def test_jupyter_token_env_and_no_token_mode(root: Path) -> None:
-    proc = run_boot(root, "setup_jupyter_token", env={"JUPYTER_TOKEN": "operator-token"})
-    assert "operator-token" not in proc.stdout
-    assert not (root / "root" / ".jupyter" / "token").exists()
-    proc = run_boot(root, "setup_jupyter_token", env={"JUPYTER_ALLOW_NO_TOKEN": "1"})
-    assert "WARNING" in proc.stdout
-    assert not (root / "root" / ".jupyter" / "token").exists()
-
-
-def test_boot_main_end_to_end_and_second_boot(root: Path, tmp_path: Path) -> None:
-    """main() with every step, exec'ing a fake supervisord; a second boot changes nothing."""
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
-    fake_supervisord = _write_exe(tmp_path / "bin" / "supervisord", '#!/bin/bash\necho "supervisord $*"\n')
-    env = {"TFIMAGE_SUPERVISORD": str(fake_supervisord), "SSH_PUBLIC_KEY": "ssh-ed25519 AAAA k@x"}
-    first = run_boot(root, "main", env=env)
-    assert f"supervisord -n -c {CONTEXT}/supervisor/supervisord.conf" in first.stdout
-    assert "remote init script skip: INIT_SCRIPT_URL not set" in first.stdout
-    assert (root / "root" / "tensorboard-logs").is_dir()
-    assert stat.S_IMODE((root / "var" / "log" / "supervisor").stat().st_mode) == 0o700
-    state = snapshot(root)
-    second = run_boot(root, "main", env=env)
-    assert snapshot(root) == state
-    assert "Generated root password" not in second.stdout
-    assert "token=" not in second.stdout
-
-
-# --- remote init ------------------------------------------------------------------------
-
-GOOD_SHA = "a" * 64
-
-
-@pytest.mark.parametrize(
-    ("url", "sha", "expected"),
-    [
-        ("", GOOD_SHA, "skip: INIT_SCRIPT_URL not set"),
-        ("http://example.com/init.py", GOOD_SHA, "skip: INIT_SCRIPT_URL must be an https:// URL"),
-        ("file:///tmp/init.py", GOOD_SHA, "skip: INIT_SCRIPT_URL must be an https:// URL"),
-        ("https://example.com/init.py", "", "skip: INIT_SCRIPT_SHA256 not set"),
-        ("https://example.com/init.py", "abc", "skip: INIT_SCRIPT_SHA256 is not 64 hex digits"),
-        ("https://example.com/init.py", GOOD_SHA, "run"),
-    ],
-)
-def test_remote_init_decision(root: Path, url: str, sha: str, expected: str) -> None:
-    proc = run_boot(root, f"remote_init_decision '{url}' '{sha}' || true")
-    assert proc.stdout.strip() == expected
-
-
-@pytest.fixture
-def fake_curl(tmp_path: Path) -> tuple[Path, Path]:
-    """A curl stand-in serving a script that touches a marker; returns (curl, marker)."""
-    marker = tmp_path / "ran"
-    payload = tmp_path / "payload.sh"
-    payload.write_text(f'touch "{marker}"\n')
-    curl = _write_exe(
-        tmp_path / "bin" / "curl",
-        "#!/bin/bash\n"
-        'echo "$*" > "$(dirname "$0")/curl.args"\n'
-        'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then out="$2"; fi; shift; done\n'
-        f'cp "{payload}" "$out"\n',
-    )
-    return curl, marker
-
-
-def test_remote_init_runs_only_with_matching_sha(root: Path, fake_curl: tuple[Path, Path]) -> None:
-    curl, marker = fake_curl
-    payload = (curl.parent.parent / "payload.sh").read_bytes()
-    good = hashlib.sha256(payload).hexdigest()
-    env = {"TFIMAGE_CURL": str(curl), "INIT_SCRIPT_URL": "https://example.com/init.sh"}
-
-    proc = run_boot(root, "run_remote_init", env={**env, "INIT_SCRIPT_SHA256": "0" * 64})
-    assert "sha256 mismatch; NOT run" in proc.stdout
-    assert not marker.exists()
-    args = (curl.parent / "curl.args").read_text()
-    assert "--proto =https" in args
-    assert "-k" not in args.split()
-    assert "--insecure" not in args
-
-    proc = run_boot(root, "run_remote_init", env={**env, "INIT_SCRIPT_SHA256": good.upper()})
-    assert "sha256 verified" in proc.stdout
-    assert marker.exists()
-
-
-def test_remote_init_http_never_downloaded(root: Path, fake_curl: tuple[Path, Path]) -> None:
-    curl, marker = fake_curl
-    env = {
-        "TFIMAGE_CURL": str(curl),
-        "INIT_SCRIPT_URL": "http://example.com/init.sh",
-        "INIT_SCRIPT_SHA256": GOOD_SHA,
-    }
-    proc = run_boot(root, "run_remote_init", env=env)
-    assert "skip" in proc.stdout
-    assert not (curl.parent / "curl.args").exists()
-    assert not marker.exists()
-
-
 # --- init step ---------------------------------------------------------------------------
 
 
@@ -554,7 +336,7 @@ def test_init_writes_files_and_is_idempotent(root: Path) -> None:
         "theme": "dark"
     }
     assert json.loads((settings / "translation-extension" / "plugin.jupyterlab-settings").read_text()) == {
-        "locale": "zh_CN"
+        "locale": contract.JUPYTER_UI_LOCALE
     }
     shutdown = root / "usr" / "local" / "bin" / "shutdown"
     assert stat.S_IMODE(shutdown.stat().st_mode) == 0o755
@@ -564,6 +346,72 @@ def test_init_writes_files_and_is_idempotent(root: Path) -> None:
     # mirrors are off by default
     assert not (root / "etc" / "pip.conf").exists()
     assert not (root / "root" / ".condarc").exists()
+
+
+def test_init_build_mode_installs_only_the_static_files(root: Path) -> None:
+    """`init.py --build` (the image build) must not snapshot the BUILD's environment."""
+    run_init(root, {"NCCL_SOCKET_IFNAME": "build-only"}, "--build")
+    for path in (
+        "etc/profile.d/tfimage.sh",
+        "etc/bash.bashrc",
+        "etc/tfimage-motd",
+        "usr/local/bin/shutdown",
+        "etc/ssh/sshd_config.d/tfimage.conf",
+    ):
+        assert (root / path).is_file(), path
+    assert not (root / "etc" / "tfimage" / "env.sh").exists()
+    assert not (root / "root" / ".jupyter").exists()
+
+
+def test_init_refuses_unknown_arguments(root: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(INIT_PY), "--bogus"], env=clean_env(TFIMAGE_ROOT=str(root)), capture_output=True
+    )
+    assert proc.returncode == 2
+
+
+def test_init_step_failure_is_one_line_and_the_others_run(root: Path) -> None:
+    (root / "etc" / "tfimage" / "contract.env").unlink()
+    proc = subprocess.run(
+        [sys.executable, str(INIT_PY)],
+        env=clean_env(TFIMAGE_ROOT=str(root), TFIMAGE_SSHD=str(root.parent / "bin" / "sshd")),
+        text=True,
+        capture_output=True,
+    )
+    assert proc.returncode == 1
+    failures = [line for line in proc.stdout.splitlines() if "failed" in line]
+    assert failures, proc.stdout
+    assert all(re.fullmatch(r"\[init\] step \w+ failed: RuntimeError: .*contract.*", f) for f in failures)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert (root / "etc" / "tfimage-motd").is_file()  # steps that need no contract value still ran
+
+
+DEBIAN_BASHRC = """# System-wide .bashrc file for interactive bash(1) shells.
+
+# If not running interactively, don't do anything
+[ -z "$PS1" ] && return
+
+shopt -s checkwinsize
+"""
+
+
+def test_bashrc_hook_comes_before_the_interactive_guard_and_is_idempotent(root: Path) -> None:
+    """sshd's `bash -c` reads /etc/bash.bashrc, which returns at once unless interactive: the
+    hook must come first, or `ssh host CMD` never gets the image's PATH/locale/TZ."""
+    bashrc = root / "etc" / "bash.bashrc"
+    bashrc.write_text(DEBIAN_BASHRC)
+    run_init(root)
+    text = bashrc.read_text()
+    assert text.index(". /etc/profile.d/tfimage.sh") < text.index('[ -z "$PS1" ] && return')
+    assert text.endswith(DEBIAN_BASHRC)
+    assert text.count(". /etc/profile.d/tfimage.sh") == 1
+    state = snapshot(root)
+    run_init(root)
+    assert snapshot(root) == state
+    # A bashrc without the hook (e.g. replaced by a package upgrade) gets it back, once.
+    bashrc.write_text(text.replace(". /etc/profile.d/tfimage.sh", "true"))
+    run_init(root)
+    assert bashrc.read_text().count(". /etc/profile.d/tfimage.sh") == 1
 
 
 def test_init_keeps_user_jupyter_settings(root: Path) -> None:
@@ -585,7 +433,7 @@ def test_env_snapshot_has_no_secrets(root: Path) -> None:
             "LD_LIBRARY_PATH": "/usr/local/nvidia/lib64",
         },
     )
-    text = (root / "etc" / "tfimage" / "env.sh").read_text()
+    text = (root / contract.ENV_SNAPSHOT_FILE.lstrip("/")).read_text()
     assert "export PYTHON_PREFIX=/opt/python\n" in text
     assert "export NVIDIA_VISIBLE_DEVICES=all\n" in text
     assert "export LD_LIBRARY_PATH=/usr/local/nvidia/lib64\n" in text
@@ -640,8 +488,12 @@ def test_conda_channels_rejects_bad_input(root: Path) -> None:
 # --- MOTD -------------------------------------------------------------------------------
 
 
-def test_motd_on_this_machine() -> None:
-    out = run_motd({})
+def test_motd_on_this_machine(contract_file: Path) -> None:
+    out = run_motd({}, contract_file)
+    assert f"{contract.WORKDIR} " in out
+    assert f"浏览器访问 {contract.JUPYTER.path}）" in out
+    assert f"{contract.TENSORBOARD_LOGDIR} " in out
+    assert f"浏览器访问 {contract.TENSORBOARD.path}）" in out
     assert re.search(r"CPU\s*：[0-9.]+ 核心", out), out
     assert re.search(r"内存：[0-9.]+ GB", out), out
     assert re.search(r"系统盘 /：\d+% \S+/\S+", out), out
@@ -653,48 +505,54 @@ def _meminfo(tmp_path: Path, kib: int = 8 * 1024 * 1024) -> Path:
     return path
 
 
-def test_motd_cgroup_v2_limits(tmp_path: Path) -> None:
+def test_motd_cgroup_v2_limits(tmp_path: Path, contract_file: Path) -> None:
     cg = tmp_path / "cg"
     cg.mkdir()
     (cg / "cgroup.controllers").write_text("cpu memory\n")
     (cg / "cpu.max").write_text("50000 100000\n")
     (cg / "memory.max").write_text(f"{2 * 1024**3}\n")
-    out = run_motd({"TFIMAGE_CGROUP_ROOT": str(cg), "TFIMAGE_MEMINFO": str(_meminfo(tmp_path))})
+    out = run_motd(
+        {"TFIMAGE_CGROUP_ROOT": str(cg), "TFIMAGE_MEMINFO": str(_meminfo(tmp_path))}, contract_file
+    )
     assert "CPU ：0.5 核心" in out
     assert "内存：2.0 GB" in out
 
 
-def test_motd_cgroup_v2_unlimited_falls_back_to_host(tmp_path: Path) -> None:
+def test_motd_cgroup_v2_unlimited_falls_back_to_host(tmp_path: Path, contract_file: Path) -> None:
     cg = tmp_path / "cg"
     cg.mkdir()
     (cg / "cpu.max").write_text("max 100000\n")
     (cg / "memory.max").write_text("max\n")
-    out = run_motd({"TFIMAGE_CGROUP_ROOT": str(cg), "TFIMAGE_MEMINFO": str(_meminfo(tmp_path))})
+    out = run_motd(
+        {"TFIMAGE_CGROUP_ROOT": str(cg), "TFIMAGE_MEMINFO": str(_meminfo(tmp_path))}, contract_file
+    )
     nproc = subprocess.run(["nproc"], text=True, capture_output=True, check=True).stdout.strip()
     assert f"CPU ：{nproc} 核心" in out
     assert "内存：8.0 GB" in out
 
 
-def test_motd_cgroup_v1_limits(tmp_path: Path) -> None:
+def test_motd_cgroup_v1_limits(tmp_path: Path, contract_file: Path) -> None:
     cg = tmp_path / "cg"
     (cg / "cpu").mkdir(parents=True)
     (cg / "memory").mkdir()
     (cg / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
     (cg / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
     (cg / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
-    out = run_motd({"TFIMAGE_CGROUP_ROOT": str(cg), "TFIMAGE_MEMINFO": str(_meminfo(tmp_path))})
+    out = run_motd(
+        {"TFIMAGE_CGROUP_ROOT": str(cg), "TFIMAGE_MEMINFO": str(_meminfo(tmp_path))}, contract_file
+    )
     assert "CPU ：1 核心" in out
     assert "内存：8.0 GB" in out  # "unlimited" v1 value -> host total
 
 
-def test_motd_gpu_line(tmp_path: Path) -> None:
+def test_motd_gpu_line(tmp_path: Path, contract_file: Path) -> None:
     bindir = tmp_path / "bin"
-    _write_exe(
+    write_exe(
         bindir / "nvidia-smi",
         '#!/bin/bash\n[ "$1" = --query-gpu=name,memory.total ] || exit 3\n'
         'echo "NVIDIA H200, 143771 MiB"\necho "NVIDIA H200, 143771 MiB"\n',
     )
-    out = run_motd({}, path_prefix=bindir)
+    out = run_motd({}, contract_file, path_prefix=bindir)
     assert "GPU ：2 块" in out
     assert "[1] NVIDIA H200, 143771 MiB" in out
 
@@ -704,10 +562,10 @@ def test_motd_gpu_line(tmp_path: Path) -> None:
 
 def test_shutdown_wrapper_uses_supervisorctl(tmp_path: Path) -> None:
     bindir = tmp_path / "bin"
-    _write_exe(bindir / "supervisorctl", f'#!/bin/bash\necho "$*" > "{tmp_path}/ctl.args"\n')
+    write_exe(bindir / "supervisorctl", f'#!/bin/bash\necho "$*" > "{tmp_path}/ctl.args"\n')
     trash = tmp_path / "root" / "root" / ".local" / "share" / "Trash"
     trash.mkdir(parents=True)
-    env = _clean_env(TFIMAGE_ROOT=str(tmp_path / "root"))
+    env = clean_env(TFIMAGE_ROOT=str(tmp_path / "root"))
     env["PATH"] = f"{bindir}:{env.get('PATH', '')}"
     proc = subprocess.run(
         ["bash", str(SHUTDOWN), "-h", "now"], env=env, text=True, capture_output=True, check=False
@@ -719,12 +577,12 @@ def test_shutdown_wrapper_uses_supervisorctl(tmp_path: Path) -> None:
 
 def test_shutdown_wrapper_falls_back_to_pidfile(tmp_path: Path) -> None:
     bindir = tmp_path / "bin"
-    _write_exe(bindir / "supervisorctl", "#!/bin/bash\nexit 2\n")
+    write_exe(bindir / "supervisorctl", "#!/bin/bash\nexit 2\n")
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
         (tmp_path / "root" / "run").mkdir(parents=True)
         (tmp_path / "root" / "run" / "supervisord.pid").write_text(f"{sleeper.pid}\n")
-        env = _clean_env(TFIMAGE_ROOT=str(tmp_path / "root"))
+        env = clean_env(TFIMAGE_ROOT=str(tmp_path / "root"))
         env["PATH"] = f"{bindir}:{env.get('PATH', '')}"
         proc = subprocess.run(["bash", str(SHUTDOWN)], env=env, text=True, capture_output=True, check=False)
         assert proc.returncode == 0, proc.stderr
@@ -735,29 +593,77 @@ def test_shutdown_wrapper_falls_back_to_pidfile(tmp_path: Path) -> None:
             sleeper.wait()
 
 
-def test_profile_sets_locale_and_prefix_path(tmp_path: Path) -> None:
-    env = _clean_env(PYTHON_PREFIX="/opt/python", PATH="/opt/python/bin:/usr/bin:/bin")
-    script = f'. "{PROFILE}"; . "{PROFILE}"; printf "%s|%s|%s|%s\\n" "$LANG" "$LC_ALL" "$TZ" "$PATH"'
+def _profile(env: Mapping[str, str], script: str, shell: str = "sh") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [shell, "-c", script], env=clean_env(**env), text=True, capture_output=True, check=True
+    )
+
+
+SHOW = 'printf "%s|%s|%s|%s|%s\\n" "$LANG" "$LC_ALL" "$TZ" "$PYTHON_PREFIX" "$PATH"'
+
+
+def test_profile_sets_the_contract_locale_and_prefix_path(contract_file: Path) -> None:
+    env = {"TFIMAGE_CONTRACT_ENV": str(contract_file), "PATH": "/usr/bin:/bin"}
+    script = f'. "{PROFILE}"; . "{PROFILE}"; {SHOW}'
+    want = f"{contract.LOCALE}|{contract.LOCALE}|{contract.TIMEZONE}|{PREFIX}|{PREFIX}/bin:/usr/bin:/bin\n"
     for shell in ("sh", "bash"):
-        out = subprocess.run([shell, "-c", script], env=env, text=True, capture_output=True, check=True)
-        assert out.stdout == "zh_CN.UTF-8|zh_CN.UTF-8|Asia/Shanghai|/opt/python/bin:/usr/bin:/bin\n"
-    env["PATH"] = "/usr/bin:/bin"
-    out = subprocess.run(["sh", "-c", script], env=env, text=True, capture_output=True, check=True)
-    assert out.stdout.endswith("|/opt/python/bin:/usr/bin:/bin\n")
+        assert _profile(env, script, shell).stdout == want
+
+
+def test_profile_lets_the_containers_environment_win(contract_file: Path, tmp_path: Path) -> None:
+    """The snapshot boot wrote from THIS container's environment overrides the contract defaults."""
+    snapshot_file = tmp_path / "env.sh"
+    snapshot_file.write_text(
+        "export PATH=/usr/local/cuda/bin:/usr/bin:/bin\nexport TZ=UTC\nexport NCCL_SOCKET_IFNAME=eth9\n"
+    )
+    contract_file.write_text(
+        contract_file.read_text().replace(contract.ENV_SNAPSHOT_FILE, str(snapshot_file))
+    )
+    env = {"TFIMAGE_CONTRACT_ENV": str(contract_file), "PATH": "/usr/sbin:/usr/bin"}
+    out = _profile(env, f'. "{PROFILE}"; {SHOW}; echo "$NCCL_SOCKET_IFNAME"').stdout
+    path = f"{PREFIX}/bin:/usr/local/cuda/bin:/usr/bin:/bin"
+    assert out == f"{contract.LOCALE}|{contract.LOCALE}|UTC|{PREFIX}|{path}\neth9\n"
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+def test_profile_is_silent_even_without_its_files(shell: str, tmp_path: Path, contract_file: Path) -> None:
+    """It runs for every scp/sftp/rsync session: any byte of output would break them.
+
+    (C.UTF-8 stands in for the contract's locale, which this test host may not have generated.)
+    """
+    contract_file.write_text(contract_file.read_text().replace(contract.LOCALE, "C.UTF-8"))
+    for contract_path in (contract_file, tmp_path / "missing.env"):
+        env = {"TFIMAGE_CONTRACT_ENV": str(contract_path), "PATH": "/usr/bin:/bin"}
+        for flags in ([], ["-i"]):
+            proc = subprocess.run(
+                [shell, *flags, "-c", f'. "{PROFILE}"; echo "rc=$?"'],
+                env=clean_env(**env),
+                text=True,
+                capture_output=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+            assert proc.stdout == "rc=0\n", (contract_path, flags, proc.stdout)
+            assert proc.stderr == "" or flags, (contract_path, proc.stderr)
 
 
 def test_motd_hook_silent_for_non_interactive_shells() -> None:
-    hook = CONTEXT / "init" / "files" / "motd-hook.sh"
-    out = subprocess.run(["sh", "-c", f'. "{hook}"'], text=True, capture_output=True, check=True)
+    out = subprocess.run(["sh", "-c", f'. "{MOTD_HOOK}"'], text=True, capture_output=True, check=True)
     assert out.stdout == ""
 
 
-def test_load_profile_keeps_container_path(root: Path) -> None:
-    """Debian's /etc/profile resets PATH: boot merges the container's PATH back, prefix first."""
-    (root / "etc" / "profile").write_text('PATH="/usr/local/bin:/usr/bin:/bin"\nexport PATH\nfalse\n')
-    proc = run_boot(
-        root,
-        'load_profile; echo "PATH=$PATH"',
-        env={"PATH": "/usr/local/cuda/bin:/usr/bin:/bin", "PYTHON_PREFIX": "/opt/python"},
+def test_motd_hook_shows_the_banner_once_per_interactive_login(tmp_path: Path, contract_file: Path) -> None:
+    """`bash -i` stands in for the login shell; TFIMAGE_MOTD_SHOWN stops nested logins repeating it."""
+    hook = tmp_path / "hook.sh"
+    hook.write_text(MOTD_HOOK.read_text().replace("/etc/tfimage-motd", str(MOTD)))
+    env = clean_env(TFIMAGE_CONTRACT_ENV=str(contract_file))
+    script = f'. "{hook}"; . "{hook}"; bash -ic \'. "{hook}"\''
+    out = subprocess.run(
+        ["bash", "--norc", "-i", "-c", script],
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
-    assert "PATH=/opt/python/bin:/usr/local/cuda/bin:/usr/bin:/bin:/usr/local/bin\n" in proc.stdout
+    assert out.stdout.count("目录说明") == 1, out.stdout

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ci import layers
+from ci import contract, layers
 from ci.layers import CA_ENV_VARS, LAYER_ORDER, BuildRefused, Layers, build_image
 from ci.options import BuildOptions
 from ci.resolve import BuildRequest, resolve
@@ -286,3 +286,42 @@ def test_mirror_urls_with_credentials_reach_the_engine_only_as_secrets(cpu_spec:
     assert sorted(unset) == sorted(secret_vars), "every secret variable is removed after its exec"
     env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
     assert ("PIP_EXTRA_INDEX_URL", "https://extra.example/simple") in env  # no credentials: plain
+
+
+def test_runtime_files_write_the_contract_then_context_then_install(cpu_spec: ImageSpec) -> None:
+    """contract.env comes from ci/contract.py (not a copy in context/), in the cheap late layer."""
+    rec = record(cpu_spec, BuildOptions())
+    new_file = next(i for i, (n, a, _) in enumerate(rec.calls) if n == "with_new_file")
+    _, args, kwargs = rec.calls[new_file]
+    assert args == (contract.CONTRACT_ENV_FILE, contract.contract_env_file(cpu_spec.python_prefix))
+    assert kwargs == {"permissions": 0o644}
+    copy = next(i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/init")
+    tf_exec = next(
+        i
+        for i, (n, a, _) in enumerate(rec.calls)
+        if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0][-1]
+    )
+    assert tf_exec < new_file < copy
+    install = next(i for i, (n, _, _) in enumerate(rec.calls) if n == "with_exec" and i > copy)
+    assert f"{cpu_spec.python_prefix}/bin/python /init/init/init.py --build" in rec.calls[install][1][0][-1]
+
+
+def test_sshd_layer_leaves_the_configuration_to_the_version_aware_generator(cpu_spec: ImageSpec) -> None:
+    """An `Include` written here would break OpenSSH 7.6 (Ubuntu 18.04): sshd -t fails."""
+    rec = Recorder()
+    Layers(BuildOptions()).sshd(rec, cpu_spec)  # type: ignore[arg-type]
+    script = rec.execs()[0]
+    assert "Include" not in script
+    assert "sshd_config" not in script
+    assert "rm -f /etc/ssh/ssh_host_*" in script
+
+
+def test_metadata_comes_from_the_contract(cpu_spec: ImageSpec) -> None:
+    rec = Recorder()
+    Layers(BuildOptions()).metadata(rec, cpu_spec)  # type: ignore[arg-type]
+    env = dict(a for n, a, _ in rec.calls if n == "with_env_variable")
+    assert dict(contract.locale_env()).items() <= env.items()
+    ports = [(a[0], k["description"]) for n, a, k in rec.calls if n == "with_exposed_port"]
+    assert ports == [(s.port, s.description) for s in contract.SERVICES]
+    assert ("with_workdir", (contract.WORKDIR,), {}) in rec.calls
+    assert rec.calls[-1] == ("with_default_args", (["bash", contract.BOOT_SCRIPT],), {})

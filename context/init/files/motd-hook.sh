@@ -1,7 +1,9 @@
 # shellcheck shell=sh
-# /etc/profile.d/zz-tfimage-motd.sh: show the login banner (/etc/tfimage-motd)
-# once per interactive login shell. Installed by /init/init/init.py.
-# /etc/profile is also sourced by non-interactive scripts (boot.sh): they skip it.
+# /etc/profile.d/zz-tfimage-motd.sh: show the login banner (/etc/tfimage-motd) exactly once
+# per interactive login (ssh login, JupyterLab terminal). Installed by /init/init/init.py.
+# Never for commands: `ssh host CMD`, scp, sftp and rsync are not interactive (their output
+# must stay clean), and login shells started inside a session (TFIMAGE_MOTD_SHOWN is
+# exported) do not repeat it.
 case $- in
     *i*)
         if [ -z "${TFIMAGE_MOTD_SHOWN:-}" ] && [ -r /etc/tfimage-motd ] && command -v bash >/dev/null 2>&1; then

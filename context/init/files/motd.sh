@@ -7,9 +7,16 @@
 # CPU and memory are the container's cgroup limits (cgroup v2: cpu.max, memory.max;
 # cgroup v1: cpu.cfs_quota_us/cpu.cfs_period_us, memory.limit_in_bytes). "max", -1 or a
 # limit above the host's total fall back to the host values (nproc, /proc/meminfo).
+# The directories and URL paths it names come from the image contract
+# (/etc/tfimage/contract.env), never from copies here.
 # Test overrides: TFIMAGE_CGROUP_ROOT (default /sys/fs/cgroup), TFIMAGE_MEMINFO
-# (default /proc/meminfo), TFIMAGE_DF_PATH (default /).
+# (default /proc/meminfo), TFIMAGE_DF_PATH (default /), TFIMAGE_CONTRACT_ENV.
 
+CONTRACT="${TFIMAGE_CONTRACT_ENV:-/etc/tfimage/contract.env}"
+if [ -r "$CONTRACT" ]; then
+    # shellcheck disable=SC1090
+    . "$CONTRACT"
+fi
 CG="${TFIMAGE_CGROUP_ROOT:-/sys/fs/cgroup}"
 MEMINFO="${TFIMAGE_MEMINFO:-/proc/meminfo}"
 DF_PATH="${TFIMAGE_DF_PATH:-/}"
@@ -78,8 +85,8 @@ line="+-------------------------------------------------------------------------
 printf '%s\n' "$line"
 printf '%s\n' "$(green '目录说明:')"
 printf '  %-22s %s\n' "/" "系统盘：实例关机数据不会丢失，可存放代码等，会随保存镜像一起保存"
-printf '  %-22s %s\n' "/root" "JupyterLab 工作目录（浏览器访问 /jupyter）"
-printf '  %-22s %s\n' "/root/tensorboard-logs" "TensorBoard 日志目录（浏览器访问 /monitor）"
+printf '  %-22s %s\n' "${TFIMAGE_WORKDIR:-?}" "JupyterLab 工作目录（浏览器访问 ${TFIMAGE_JUPYTER_BASE_URL:-?}）"
+printf '  %-22s %s\n' "${TFIMAGE_TENSORBOARD_LOGDIR:-?}" "TensorBoard 日志目录（浏览器访问 ${TFIMAGE_TENSORBOARD_PATH_PREFIX:-?}/）"
 printf '%s\n' "$line"
 
 printf '%s：%s 核心\n' "$(green 'CPU ')" "$(cpu_cores)"

@@ -1,0 +1,40 @@
+"""The parsing helpers of the service checks, on canned outputs (the checks themselves run against a
+real image in tests/e2e/test_cpu_image.py)."""
+
+from __future__ import annotations
+
+from ci import contract, services
+
+PUB = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1 root@buildkitsandbox\n"
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhKey2 root@buildkitsandbox\n"
+)
+KEYSCAN = (
+    "tfimage ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1\n"
+    "# tfimage:22 SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\n"
+    "tfimage ecdsa-sha2-nistp256 AAAAE2VjZHNhKey2\n"
+)
+
+
+def test_host_keys_compare_pub_files_with_keyscan() -> None:
+    assert services._key_set(PUB) == services._key_set(KEYSCAN)
+    assert len(services._key_set(PUB)) == 2
+    assert services._key_set(PUB) != services._key_set(KEYSCAN.replace("Key2", "Other"))
+
+
+def test_first_files_sections() -> None:
+    out = "key\n---shadow---\nroot:$6$x:1\n---log---\nstopped: sshd\n---sync---\ndeleted\n"
+    assert services._section(out, "shadow") == "root:$6$x:1"
+    assert services._section(out, "sync") == "deleted\n"
+    assert services._section(out, "missing") == ""
+
+
+def test_first_boot_is_the_real_cmd_stopped_by_the_shutdown_wrapper() -> None:
+    script = services._first_boot_script()
+    assert script.rstrip().endswith(f"exec bash {contract.BOOT_SCRIPT}")
+    assert f"{contract.SHUTDOWN_COMMAND} -h now" in script
+    assert f"/dev/tcp/127.0.0.1/{contract.SSH.port}" in script
+
+
+def test_clean_strips_terminal_noise() -> None:
+    assert services._clean("\x1b[32mCPU\x1b[0m\r\n\x1b[?2004hroot# ") == "CPU\nroot# "
