@@ -60,6 +60,7 @@ OS_PACKAGES: tuple[str, ...] = (
     "ca-certificates",
     "supervisor",
     "procps",  # ps/pkill: supervisord's shutdown helper and interactive users need them
+    "rsync",  # `rsync -e ssh` needs it on both ends: deploy hooks and dataset syncs use it
 )
 SYSTEM_PYTHON_PACKAGES: tuple[str, ...] = ("python3", "python3-venv")
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 HOST = "tfimage"  # the service's host name inside the client container
 TARPIT_HOST = "tarpit"  # accepts TLS connections and never answers: a hanging init-script URL
-CLIENT_PACKAGES = ("openssh-client", "sshpass", "curl", "ca-certificates")
+CLIENT_PACKAGES = ("openssh-client", "sshpass", "curl", "ca-certificates", "rsync")
 # Generous but bounded: first JupyterLab start builds its workspace, TensorBoard reloads every 5 s.
 EXEC_TIMEOUT_S = 300
 # The restart scenario's first boot: boot, wait for sshd and JupyterLab, shutdown, clean exit.
@@ -221,32 +221,35 @@ echo ---env---; cat /tmp/env.out
 
 
 async def check_scp(s: Session) -> CheckResult:
-    """scp both ways, with the SFTP protocol (default since OpenSSH 9.0) and the legacy one (-O).
+    """scp both ways, with the SFTP protocol (default since OpenSSH 9.0) and the legacy one (-O),
+    and rsync over ssh.
 
-    Legacy scp runs `scp -t/-f` through the remote shell: the first stray byte of a shell startup
-    file breaks it, as it breaks rsync.
+    Legacy scp runs `scp -t/-f` and rsync runs `rsync --server` through the remote shell: the first
+    stray byte of a shell startup file breaks them.
     """
-    name = "scp a file both ways (SFTP and legacy protocol)"
+    name = "scp and rsync a file both ways (SFTP, legacy scp, rsync over ssh)"
     scp = f"scp -q {KEY_OPTS}"
+    rsync = f'rsync -q -e "ssh {KEY_OPTS}"'
     out = await s.sh(
         f"""
 head -c 262144 /dev/urandom >/tmp/up.bin
 echo "WANT=$(sha256sum </tmp/up.bin | cut -d' ' -f1)"
-for mode in sftp legacy; do
+for mode in sftp legacy rsync; do
   flag=""; [ "$mode" = legacy ] && flag=-O
-  {scp} $flag /tmp/up.bin root@{HOST}:/root/tfci-$mode.bin 2>/tmp/up-$mode.err; echo "UP_${{mode}}_RC=$?"
-  {scp} $flag root@{HOST}:/root/tfci-$mode.bin /tmp/down-$mode.bin 2>/tmp/down-$mode.err
+  copy="{scp} $flag"; [ "$mode" = rsync ] && copy='{rsync}'
+  eval "$copy /tmp/up.bin root@{HOST}:/root/tfci-$mode.bin" 2>/tmp/up-$mode.err; echo "UP_${{mode}}_RC=$?"
+  eval "$copy root@{HOST}:/root/tfci-$mode.bin /tmp/down-$mode.bin" 2>/tmp/down-$mode.err
   echo "DOWN_${{mode}}_RC=$?"
   echo "DOWN_${{mode}}=$(sha256sum </tmp/down-$mode.bin 2>/dev/null | cut -d' ' -f1)"
   echo "ERR_${{mode}}=$(cat /tmp/up-$mode.err /tmp/down-$mode.err | head -c 200 | tr '\\n' '|')"
 done
-{KEY_SSH} 'rm -f /root/tfci-sftp.bin /root/tfci-legacy.bin'
+{KEY_SSH} 'rm -f /root/tfci-sftp.bin /root/tfci-legacy.bin /root/tfci-rsync.bin'
 """
     )
     text = out.stdout
     want = _field(text, "WANT")
     problems = []
-    for mode in ("sftp", "legacy"):
+    for mode in ("sftp", "legacy", "rsync"):
         rcs = (_field(text, f"UP_{mode}_RC"), _field(text, f"DOWN_{mode}_RC"))
         if rcs != ("0", "0") or _field(text, f"DOWN_{mode}") != want:
             same = "ok" if _field(text, f"DOWN_{mode}") == want else "differs"
@@ -254,7 +257,7 @@ done
             problems.append(f"{mode} stderr: {_field(text, f'ERR_{mode}')!r}")
     if problems:
         return failed(name, "; ".join(problems))
-    return passed(name, "256 KiB up and down, identical sha256, with SFTP and with legacy scp (-O)")
+    return passed(name, "256 KiB up and down, identical sha256, with SFTP, legacy scp (-O) and rsync")
 
 
 async def check_jupyter(s: Session) -> CheckResult:

@@ -54,7 +54,7 @@ async def test_service_checks_pass(cpu_image: Any) -> None:
         "ssh password login from /sync/root-passwd (interactive: MOTD once, LANG, CST, quiet)",
         "ssh key login",
         "ssh command mode: python imports tensorflow; PATH, LANG, TZ; no MOTD or noise",
-        "scp a file both ways (SFTP and legacy protocol)",
+        "scp and rsync a file both ways (SFTP, legacy scp, rsync over ssh)",
         "JupyterLab under /jupyter/ (token required)",
         "TensorBoard under /monitor/ serves the loss scalar",
         "supervisord restarts a killed service",
