@@ -277,13 +277,18 @@ def parse_cudnn_probe(output: str) -> tuple[str, str] | None:
     return None
 
 
+async def probe_cudnn(run: Runner) -> tuple[tuple[str, str] | None, Output]:
+    """(cuDNN version, where it was found) or None, plus the probe's output for messages."""
+    site = site_packages(run.spec)
+    out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python))
+    return (parse_cudnn_probe(out.stdout) if out.code == 0 else None), out
+
+
 async def check_cudnn(run: Runner, options: BuildOptions) -> CheckResult:
     name = "cuDNN matches the tag"
     want = run.spec.cudnn_version
     assert want is not None
-    site = site_packages(run.spec)
-    out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python))
-    probe = parse_cudnn_probe(out.stdout) if out.code == 0 else None
+    probe, out = await probe_cudnn(run)
     if probe is None:
         return failed(name, f"cuDNN not found: {tail(out.both, 3)}")
     version, where = probe

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -22,6 +22,7 @@ from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 
 if TYPE_CHECKING:
     from ci.build import Publish
+    from ci.report import CheckReport
     from ci.spec import ImageSpec
 
 
@@ -59,6 +60,29 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log", action="store_true", help="stream the engine's progress to stderr (or TFCI_DAGGER_LOG=1)"
     )
+    parser.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        type=Path,
+        help="write per image report.json/report.md/sbom.cdx.json and index.json/index.md (costs an "
+        "export of each image); also appended to $GITHUB_STEP_SUMMARY when set",
+    )
+
+
+def report_dir_from(args: argparse.Namespace) -> Path | None:
+    """Refuse a --report-dir that cannot be a directory before any build starts."""
+    directory: Path | None = args.report_dir
+    if directory is not None and directory.exists() and not directory.is_dir():
+        raise UserError(f"--report-dir {directory}: exists and is not a directory")
+    return directory
+
+
+def write_reports(directory: Path | None, reports: Sequence[CheckReport]) -> None:
+    if directory is None:
+        return
+    from ci.report_write import write_run
+
+    print(f"reports: {write_run(directory, reports)}")
 
 
 def options_from(args: argparse.Namespace) -> BuildOptions:
@@ -158,6 +182,7 @@ def run_build(args: argparse.Namespace) -> int:
     options = options_from(args)
     jobs = _jobs(args)
     publish = publish_from(args)
+    report_dir = report_dir_from(args)
     specs = list(select.selected_specs(args, explicit=True))
     if args.export:
         from ci.build import export_path
@@ -178,8 +203,10 @@ def run_build(args: argparse.Namespace) -> int:
             service_checks=not args.skip_service_checks,
             export=args.export,
             publish=publish,
+            report_facts=report_dir is not None,
         )
         print(summary(reports))
+        write_reports(report_dir, reports)
         return exit_code(reports)
 
     return _run_async(args, body)
@@ -205,6 +232,7 @@ def spec_from_labels(args: argparse.Namespace, labels: dict[str, str]) -> ImageS
 
 def run_test(args: argparse.Namespace) -> int:
     options = options_from(args)
+    report_dir = report_dir_from(args)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
     selected = select.selected_specs(args)[0] if select.selected_request(args) is not None else None
 
@@ -224,9 +252,15 @@ def run_test(args: argparse.Namespace) -> int:
         if claimed and claimed != spec.tag:
             print(f"warning: {args.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr)
         report = await retest_image(
-            image, spec, options, service_checks=not args.skip_service_checks, name=args.image
+            image,
+            spec,
+            options,
+            service_checks=not args.skip_service_checks,
+            name=args.image,
+            report_facts=report_dir is not None,
         )
         print(summary([report]))
+        write_reports(report_dir, [report])
         return exit_code([report])
 
     return _run_async(args, body)

@@ -1,9 +1,10 @@
 """The result model every stage writes into: one CheckResult per check, one CheckReport per image.
 
 Why one module: the in-image checks, the service checks, the build/publish steps and the report
-writers all speak about the same facts (what was checked, how it went, how long it took). Keeping
-the model here, apart from the code that runs checks, lets the writers and the CLI summary use it
-without importing dagger or the checks themselves.
+writers all speak about the same facts (what was checked, how it went, how long it took, what the
+image turned out to contain). Keeping the model here, apart from the code that runs checks or
+collects facts, lets the writers (ci.report_write, ci.sbom) and the CLI summary use it without
+importing dagger or the checks themselves.
 """
 
 from __future__ import annotations
@@ -26,6 +27,83 @@ class CheckResult:
         return self.status == "fail"
 
 
+@dataclass(frozen=True)
+class PushedImage:
+    """Where `build --publish` put an image: the exact digest `promote` copies."""
+
+    repository: str  # registry/path, no tag
+    tag: str
+    digest: str  # sha256:... of the pushed manifest
+
+    @classmethod
+    def parse(cls, reference: str) -> PushedImage:
+        """'registry/path:tag@sha256:...' (what the engine's publish returns) -> PushedImage."""
+        name, _, digest = reference.partition("@")
+        repository, _, tag = name.rpartition(":")
+        if not digest.startswith("sha256:") or not repository or "/" in tag:
+            raise ValueError(f"not a repository:tag@sha256:... reference: {reference!r}")
+        return cls(repository, tag, digest)
+
+
+PackageSource = Literal["dpkg", "pip", "conda"]
+
+
+@dataclass(frozen=True)
+class Package:
+    """One installed package as its package manager lists it (the SBOM's components)."""
+
+    source: PackageSource
+    name: str
+    version: str
+    arch: str | None = None  # dpkg architecture or conda subdir
+    channel: str | None = None  # conda channel
+    build: str | None = None  # conda build string
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """One OCI layer of the image, bottom (base) first."""
+
+    digest: str  # the compressed blob, as in the manifest
+    diff_id: str  # sha256 of the uncompressed tar, as in the config
+    size: int  # compressed bytes (what a pull transfers)
+    uncompressed_size: int | None  # bytes on disk once unpacked; None when not measured
+    media_type: str
+    created_by: str  # the config history's entry: the engine's description of the operation
+    step: str | None  # the layer function (ci.layers.LAYER_ORDER) that added it; None: not attributed
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """One layer function of the build: how long it took and how many OCI layers it added."""
+
+    name: str
+    seconds: float
+    layers: int | None  # None for the base (the pulled image's own layers, counted from the export)
+    operations: tuple[str, ...] = ()  # filesystem-changing Container calls it made, in order
+
+
+@dataclass
+class ImageFacts:
+    """What a built image turned out to be: sizes, layers, versions and packages as found in it."""
+
+    variant: str
+    base_image: str
+    digest: str  # manifest digest of the exported image
+    image_id: str  # config digest (what `docker images` shows as IMAGE ID)
+    compressed_size: int  # config + layers as stored in a registry
+    uncompressed_size: int | None  # sum of the unpacked layers (the size `docker images` shows)
+    layers: list[LayerFacts] = field(default_factory=list)
+    steps: list[StepTiming] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # tensorflow, python, numpy, cuda, cudnn, os
+    packages: list[Package] = field(default_factory=list)
+    pieces: tuple[str, ...] = ()  # the manifest pieces collected for this image (ci.manifests)
+    notes: list[str] = field(default_factory=list)  # what could not be measured, and why
+
+    def packages_from(self, source: PackageSource) -> list[Package]:
+        return [p for p in self.packages if p.source == source]
+
+
 @dataclass
 class CheckReport:
     """All results for one image (build failures are recorded as a failed "build" result)."""
@@ -34,6 +112,9 @@ class CheckReport:
     results: list[CheckResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     input_error: bool = False  # failed because of bad input (exit 2), not a broken image
+    tags: tuple[str, ...] = ()  # primary tag first, then the aliases
+    pushed: PushedImage | None = None  # set by a successful --publish
+    facts: ImageFacts | None = None  # collected with --report-dir
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)
