@@ -45,6 +45,8 @@ async def collect_facts(
         oci = await anyio.to_thread.run_sync(read_image, tarball)
     manifest = await manifests.collect(image, spec)
     notes = [*oci.notes, *manifest.notes]
+    digest: str = oci.digest
+    image_id: str | None = oci.image_id
     if steps:
         layers, why = attribute(oci.layers, steps)
         if why is not None:
@@ -52,11 +54,17 @@ async def collect_facts(
     else:
         layers = list(oci.layers)
         notes.append("no build steps: the image was not built by this run")
+        # A pulled image: exporting it again rewrites the config's `created` time, so the export's
+        # manifest and config digests are not the registry's. The pulled manifest digest is exact.
+        pulled = (await image.image_ref()).rpartition("@")[2]
+        if pulled.startswith("sha256:"):
+            digest, image_id = pulled, None
+            notes.append("digest as pulled; image id unknown (a re-export rewrites the config)")
     return ImageFacts(
         variant=spec.variant,
         base_image=spec.base_image,
-        digest=oci.digest,
-        image_id=oci.image_id,
+        digest=digest,
+        image_id=image_id,
         compressed_size=oci.compressed_size,
         uncompressed_size=oci.uncompressed_size,
         layers=layers,

@@ -90,7 +90,7 @@ class ImageFacts:
     variant: str
     base_image: str
     digest: str  # manifest digest of the exported image
-    image_id: str  # config digest (what `docker images` shows as IMAGE ID)
+    image_id: str | None  # config digest (`docker images` IMAGE ID); None when not known exactly
     compressed_size: int  # config + layers as stored in a registry
     uncompressed_size: int | None  # sum of the unpacked layers (the size `docker images` shows)
     layers: list[LayerFacts] = field(default_factory=list)

@@ -199,9 +199,10 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
         lines.append(f"| pushed | `{pushed.repository}:{pushed.tag}@{pushed.digest}` |")
     if facts is not None:
         layers = len(facts.layers)
+        image_id = f"`{short_id(facts.image_id)}` (`{facts.image_id}`)" if facts.image_id else "-"
         lines += [
             f"| digest | `{facts.digest}` |",
-            f"| image id | `{short_id(facts.image_id)}` (`{facts.image_id}`) |",
+            f"| image id | {image_id} |",
             f"| size | {human_size(facts.uncompressed_size)} unpacked, "
             f"{human_size(facts.compressed_size)} compressed, {layers} layers |",
             f"| base | `{facts.base_image}` |",

@@ -54,7 +54,7 @@ def image_component(report: CheckReport, facts: ImageFacts) -> Component:
     if repository:
         qualifiers["repository_url"] = repository
     digest = report.pushed.digest if report.pushed else facts.digest
-    properties = [Property(name=f"{PROPERTY_PREFIX}:image_id", value=facts.image_id)]
+    properties = [Property(name=f"{PROPERTY_PREFIX}:image_id", value=facts.image_id or "unknown")]
     properties += [Property(name=f"{PROPERTY_PREFIX}:tag", value=t) for t in report.tags]
     properties += [
         Property(name=f"{PROPERTY_PREFIX}:{key}.version", value=value)
