@@ -22,7 +22,7 @@ from typing import NoReturn
 if __package__ in (None, ""):  # run as a script: make `import ci` find the repository, not ci/ itself
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from ci import cli_build, cli_plan, cli_release
+from ci import cli_build, cli_plan, cli_release, cli_report
 from ci.errors import UserError
 from ci.table import DEFAULT_TABLE
 
@@ -65,6 +65,12 @@ COMMANDS: tuple[Command, ...] = (
         "re-run every check on an already built or published image",
         cli_build.configure_test,
         cli_build.run_test,
+    ),
+    Command(
+        "index",
+        "merge the report index.json of several runs (e.g. one per CI job) into one table of images",
+        cli_report.configure_index,
+        cli_report.run_index,
     ),
     Command(
         "promote",

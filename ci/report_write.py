@@ -332,7 +332,11 @@ def read_indexes(paths: Sequence[Path]) -> list[JsonDict]:
     entries: list[JsonDict] = []
     for path in paths:
         data = json.loads(path.read_text())
-        if data.get("schema") != SCHEMA or not isinstance(data.get("images"), list):
+        if (
+            not isinstance(data, dict)
+            or data.get("schema") != SCHEMA
+            or not isinstance(data.get("images"), list)
+        ):
             raise ValueError(f"{path}: not a report index (schema {SCHEMA})")
         for entry in data["images"]:
             for key in ("report", "markdown", "sbom"):
