@@ -22,7 +22,7 @@ from ci.errors import UserError
 from ci.layers import CONTEXT_DIR, build_image
 from ci.options import BuildOptions
 from ci.preflight import Publish
-from ci.report import CheckReport, PushedImage, failed, not_checked, passed, tail
+from ci.report import CheckReport, PushedImage, StepTiming, failed, not_checked, passed, tail
 from ci.services import run_service_checks
 from ci.spec import ImageSpec
 
@@ -92,14 +92,25 @@ async def build_and_check(
     export: Path | None = None,
     publish: Publish | None = None,
     context_dir: Path = CONTEXT_DIR,
+    report_facts: bool = False,
 ) -> CheckReport:
-    """Build one image, check it, then export/publish it only when every check passed. Never raises."""
+    """Build one image, check it, then export/publish it only when every check passed. Never raises.
+
+    report_facts: build layer function by layer function (timed) and collect the image's facts
+    for --report-dir (ci.facts) after everything else.
+    """
     from dagger import ExecError, QueryError
+
+    from ci.layer_steps import build_in_steps
 
     report = CheckReport(spec.tag, tags=spec.all_tags)
     started = time.monotonic()
+    steps: Sequence[StepTiming] = ()
     try:
-        image = await build_image(spec, options, context_dir=context_dir).sync()
+        if report_facts:
+            image, steps = await build_in_steps(spec, options, context_dir=context_dir)
+        else:
+            image = await build_image(spec, options, context_dir=context_dir).sync()
     except UserError as exc:
         report.add(failed("build", exc.message))
         report.input_error = True
@@ -125,6 +136,11 @@ async def build_and_check(
             report.add(failed("export", f"not written to {export}: the image failed its checks"))
     if publish is not None:
         await publish_image(image, spec, publish, report)
+    if report_facts:
+        from ci.facts import add_facts
+
+        exported = export if export is not None and export.is_file() and report.ok else None
+        await add_facts(image, spec, report, steps=steps, tarball=exported)
     return report
 
 
@@ -160,6 +176,7 @@ async def build_many(
     publish: Publish | None = None,
     context_dir: Path = CONTEXT_DIR,
     progress: bool = True,
+    report_facts: bool = False,
 ) -> list[CheckReport]:
     """Build several specs with at most `jobs` at a time; reports come back in the input order."""
     import sys
@@ -180,6 +197,7 @@ async def build_many(
                     export=paths[index],
                     publish=publish,
                     context_dir=context_dir,
+                    report_facts=report_facts,
                 )
             except Exception as exc:  # one image's surprise must not cancel the others
                 report = CheckReport(spec.tag, tags=spec.all_tags)
@@ -202,10 +220,16 @@ async def retest_image(
     *,
     service_checks: bool = True,
     name: str | None = None,
+    report_facts: bool = False,
 ) -> CheckReport:
     """Re-run every check against an already built (or published) image."""
     report = CheckReport(name or spec.tag, tags=spec.all_tags)
-    return await check_image(image, spec, options, report, service_checks=service_checks)
+    await check_image(image, spec, options, report, service_checks=service_checks)
+    if report_facts:
+        from ci.facts import add_facts
+
+        await add_facts(image, spec, report)
+    return report
 
 
 def summary(reports: Sequence[CheckReport]) -> str:

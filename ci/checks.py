@@ -267,15 +267,20 @@ def parse_cudnn_probe(output: str) -> tuple[str, str] | None:
     return None
 
 
-async def check_cudnn(run: Runner, options: BuildOptions) -> CheckResult:
-    name = "cuDNN matches the tag"
-    want = run.spec.cudnn_version
-    assert want is not None
+async def probe_cudnn(run: Runner) -> tuple[tuple[str, str] | None, Output]:
+    """(cuDNN version, where it was found) or None, plus the probe's output for messages."""
     site = site_packages(run.spec)
     wheel = run.spec.nvidia_wheel(compat.CUDNN)
     dists = shlex.quote(wheel.dist) if wheel is not None else ""
     out = await run.sh(_CUDNN_SCRIPT.format(site=shlex.quote(site), python=run.python, dists=dists))
-    probe = parse_cudnn_probe(out.stdout) if out.code == 0 else None
+    return (parse_cudnn_probe(out.stdout) if out.code == 0 else None), out
+
+
+async def check_cudnn(run: Runner, options: BuildOptions) -> CheckResult:
+    name = "cuDNN matches the tag"
+    want = run.spec.cudnn_version
+    assert want is not None
+    probe, out = await probe_cudnn(run)
     if probe is None:
         return failed(name, f"cuDNN not found: {tail(out.both, 3)}")
     version, where = probe

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from ci import select
@@ -30,7 +30,7 @@ from ci.preflight import (
     publish_target,
 )
 from ci.registry import RegistryError
-from ci.report import write_results
+from ci.report import CheckReport
 from ci.spec import ImageSpec
 
 
@@ -62,16 +62,30 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log", action="store_true", help="stream the engine's progress to stderr (or TFCI_DAGGER_LOG=1)"
     )
-
-
-def add_report_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-dir",
-        type=Path,
         metavar="DIR",
-        help="write the run's results there: index.json (every tag, pushed digest, check results; "
-        "what `promote --results` reads)",
+        type=Path,
+        help="write per image report.json/report.md/sbom.cdx.json and index.json/index.md (index.json "
+        "is what `promote --results` reads: every tag, the pushed digest, check results; costs an "
+        "export of each image); also appended to $GITHUB_STEP_SUMMARY when set",
     )
+
+
+def report_dir_from(args: argparse.Namespace) -> Path | None:
+    """Refuse a --report-dir that cannot be a directory before any build starts."""
+    directory: Path | None = args.report_dir
+    if directory is not None:
+        check_report_dir(directory)
+    return directory
+
+
+def write_reports(directory: Path | None, reports: Sequence[CheckReport]) -> None:
+    if directory is None:
+        return
+    from ci.report_write import write_run
+
+    print(f"reports: {write_run(directory, reports)}")
 
 
 URL_FLAGS = {
@@ -151,7 +165,6 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     )
     add_build_options(parser)
     add_run_flags(parser)
-    add_report_flag(parser)
 
 
 def publish_from(args: argparse.Namespace) -> Publish | None:
@@ -201,10 +214,8 @@ def run_build(args: argparse.Namespace) -> int:
     options = options_from(args)
     jobs = _jobs(args)
     publish = publish_from(args)
+    report_dir = report_dir_from(args)
     specs = list(select.selected_specs(args, explicit=True))
-    report_dir: Path | None = args.report_dir
-    if report_dir is not None:
-        check_report_dir(report_dir)
     if args.export:
         from ci.build import export_path
 
@@ -228,10 +239,10 @@ def run_build(args: argparse.Namespace) -> int:
             service_checks=not args.skip_service_checks,
             export=args.export,
             publish=publish,
+            report_facts=report_dir is not None,
         )
         print(summary(reports))
-        if report_dir is not None:
-            print(f"results: {write_results(report_dir, reports)}")
+        write_reports(report_dir, reports)
         return exit_code(reports)
 
     return _run_async(args, body)
@@ -257,6 +268,7 @@ def spec_from_labels(args: argparse.Namespace, labels: dict[str, str]) -> ImageS
 
 def run_test(args: argparse.Namespace) -> int:
     options = options_from(args)
+    report_dir = report_dir_from(args)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
     selected = select.selected_specs(args)[0] if select.selected_request(args) is not None else None
 
@@ -276,9 +288,15 @@ def run_test(args: argparse.Namespace) -> int:
         if claimed and claimed != spec.tag:
             print(f"warning: {args.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr)
         report = await retest_image(
-            image, spec, options, service_checks=not args.skip_service_checks, name=args.image
+            image,
+            spec,
+            options,
+            service_checks=not args.skip_service_checks,
+            name=args.image,
+            report_facts=report_dir is not None,
         )
         print(summary([report]))
+        write_reports(report_dir, [report])
         return exit_code([report])
 
     return _run_async(args, body)

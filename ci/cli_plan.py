@@ -11,9 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from ci import render
-from ci.select import add_selectors, load, selected_specs
+from ci.select import FLAGS, add_selectors, load, resolve_selected, selected_request, selected_specs
 from ci.spec import ImageSpec
-from ci.table import VARIANTS
 
 
 def print_notes(specs: Sequence[ImageSpec]) -> None:
@@ -35,19 +34,34 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def configure_matrix(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--variant", choices=VARIANTS, help="only targets of this variant")
+    add_selectors(parser, with_all=False)
 
 
 def run_matrix(args: argparse.Namespace) -> int:
-    """Print {"include": [...]} for GitHub Actions; unbuildable targets are left out (with a warning)."""
+    """Print {"include": [...]} for GitHub Actions; unbuildable targets are left out (with a warning).
+
+    No selectors, or --variant alone: every target (of that variant). Selectors with --tf: just that
+    image, so a workflow_dispatch with `selectors` builds what it names and nothing else.
+    """
     table, targets = load(args)
+    only_variant = all(getattr(args, name, None) is None for name in FLAGS if name != "variant")
+    if only_variant:
+        chosen = [
+            (spec, target.gpu_base)
+            for target, spec in zip(table.targets, targets, strict=True)
+            if args.variant is None or spec.variant == args.variant
+        ]
+    else:
+        request = selected_request(args)
+        assert request is not None  # at least one selector other than --variant was given
+        spec = resolve_selected(table, targets, request)
+        from_target = [t.gpu_base for t, s in zip(table.targets, targets, strict=True) if s.tag == spec.tag]
+        chosen = [(spec, args.gpu_base or next(iter(from_target), None))]
     rows = []
-    for target, spec in zip(table.targets, targets, strict=True):
-        if args.variant is not None and spec.variant != args.variant:
-            continue
+    for spec, gpu_base in chosen:
         if not spec.buildable:
             print_notes([spec])
             continue
-        rows.append(render.matrix_row(spec, target.gpu_base))
+        rows.append(render.matrix_row(spec, gpu_base))
     print(render.matrix_json(rows))
     return 0

@@ -128,11 +128,12 @@ def configure_promote(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results",
         type=Path,
-        action="append",
+        nargs="+",
+        action="extend",
         default=[],
         metavar="FILE",
-        help="index.json written by `build --report-dir` (repeatable): promote exactly the digests "
-        "that build tested and pushed, instead of resolving staging tags now",
+        help="index.json files written by `build --report-dir` (one per build job): promote exactly "
+        "the digests those builds tested and pushed, instead of resolving staging tags now",
     )
     parser.add_argument(
         "--from",

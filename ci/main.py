@@ -22,7 +22,7 @@ from typing import NoReturn
 if __package__ in (None, ""):  # run as a script: make `import ci` find the repository, not ci/ itself
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from ci import cli_build, cli_lock, cli_plan, cli_release, cli_verify
+from ci import cli_build, cli_lock, cli_plan, cli_release, cli_report, cli_verify
 from ci.errors import UserError
 from ci.table import DEFAULT_TABLE
 
@@ -71,6 +71,12 @@ COMMANDS: tuple[Command, ...] = (
         "check versions.yaml against the package index (wheels, pins, NVIDIA wheels, new releases)",
         cli_verify.configure_verify,
         cli_verify.run_verify,
+    ),
+    Command(
+        "index",
+        "merge the report index.json of several runs (e.g. one per CI job) into one table of images",
+        cli_report.configure_index,
+        cli_report.run_index,
     ),
     Command(
         "promote",

@@ -1,15 +1,15 @@
 """The result model every stage writes into: one CheckResult per check, one CheckReport per image.
 
 Why one module: the in-image checks, the service checks, the build/publish steps and the report
-writers all speak about the same facts (what was checked, how it went, how long it took). Keeping
-the model here, apart from the code that runs checks, lets the writers and the CLI summary use it
-without importing dagger or the checks themselves.
+writers all speak about the same facts (what was checked, how it went, how long it took, what the
+image turned out to contain). Keeping the model here, apart from the code that runs checks or
+collects facts, lets the writers (ci.report_write, ci.sbom) and the CLI summary use it without
+importing dagger or the checks themselves.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -47,6 +47,65 @@ class PushedImage:
         return f"{self.repository}:{self.tag}@{self.digest}"
 
 
+PackageSource = Literal["dpkg", "pip", "conda"]
+
+
+@dataclass(frozen=True)
+class Package:
+    """One installed package as its package manager lists it (the SBOM's components)."""
+
+    source: PackageSource
+    name: str
+    version: str
+    arch: str | None = None  # dpkg architecture or conda subdir
+    channel: str | None = None  # conda channel
+    build: str | None = None  # conda build string
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """One OCI layer of the image, bottom (base) first."""
+
+    digest: str  # the compressed blob, as in the manifest
+    diff_id: str  # sha256 of the uncompressed tar, as in the config
+    size: int  # compressed bytes (what a pull transfers)
+    uncompressed_size: int | None  # bytes on disk once unpacked; None when not measured
+    media_type: str
+    created_by: str  # the config history's entry: the engine's description of the operation
+    step: str | None  # the layer function (ci.layers.LAYER_ORDER) that added it; None: not attributed
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """One layer function of the build: how long it took and how many OCI layers it added."""
+
+    name: str
+    seconds: float
+    layers: int | None  # None for the base (the pulled image's own layers, counted from the export)
+    operations: tuple[str, ...] = ()  # filesystem-changing Container calls it made, in order
+
+
+@dataclass
+class ImageFacts:
+    """What a built image turned out to be: sizes, layers, versions and packages as found in it."""
+
+    variant: str
+    base_image: str
+    digest: str  # manifest digest of the exported image
+    image_id: str | None  # config digest (`docker images` IMAGE ID); None when not known exactly
+    compressed_size: int  # config + layers as stored in a registry
+    uncompressed_size: int | None  # sum of the unpacked layers (the size `docker images` shows)
+    layers: list[LayerFacts] = field(default_factory=list)
+    steps: list[StepTiming] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # tensorflow, python, numpy, cuda, cudnn, os
+    packages: list[Package] = field(default_factory=list)
+    pieces: tuple[str, ...] = ()  # the manifest pieces collected for this image (ci.manifests)
+    notes: list[str] = field(default_factory=list)  # what could not be measured, and why
+
+    def packages_from(self, source: PackageSource) -> list[Package]:
+        return [p for p in self.packages if p.source == source]
+
+
 @dataclass
 class CheckReport:
     """All results for one image (build failures are recorded as a failed "build" result)."""
@@ -55,8 +114,9 @@ class CheckReport:
     results: list[CheckResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     input_error: bool = False  # failed because of bad input (exit 2), not a broken image
-    tags: tuple[str, ...] = ()  # primary tag first, then the floating aliases promote moves
-    pushed: PushedImage | None = None
+    tags: tuple[str, ...] = ()  # primary tag first, then the aliases
+    pushed: PushedImage | None = None  # set by a successful --publish
+    facts: ImageFacts | None = None  # collected with --report-dir
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)
@@ -116,18 +176,6 @@ def result_entry(report: CheckReport) -> dict[str, Any]:
             for r in report.results
         ],
     }
-
-
-def results_json(reports: Sequence[CheckReport]) -> str:
-    return json.dumps({"schema": RESULTS_SCHEMA, "images": [result_entry(r) for r in reports]}, indent=2)
-
-
-def write_results(directory: Path, reports: Sequence[CheckReport]) -> Path:
-    """DIR/index.json: the machine-readable result of a build or test run."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / INDEX_FILE
-    path.write_text(results_json(reports) + "\n", encoding="utf-8")
-    return path
 
 
 @dataclass(frozen=True)

@@ -722,6 +722,31 @@ def _with_sync_password(image: Container, password: Secret) -> Container:
     )
 
 
+def session_inputs(spec: ImageSpec, options: BuildOptions) -> tuple[Container, Secret, Secret, str]:
+    """(client with SSH keys, root password, Jupyter token, nonce) for one run of the service checks.
+
+    The secrets are generated per run and only ever handed to the engine as Dagger secrets.
+    """
+    from dagger import dag
+
+    nonce = secrets.token_hex(8)
+    keyed = (
+        client_container(spec, options)
+        .with_env_variable("TFCI_CHECK_NONCE", nonce)
+        .with_exec(
+            [
+                "sh",
+                "-c",
+                "mkdir -p /keys && ssh-keygen -q -t ed25519 -N '' -C tfci-check -f /keys/id && "
+                "ssh-keygen -q -t ed25519 -N '' -C tfci-other -f /keys/other",
+            ]
+        )
+    )
+    password = dag.set_secret(f"tfci-root-password-{nonce}", secrets.token_urlsafe(18))
+    token = dag.set_secret(f"tfci-jupyter-token-{nonce}", secrets.token_hex(24))
+    return keyed, password, token, nonce
+
+
 async def start_session(
     image: Container, spec: ImageSpec, keyed: Container, password: Secret, token: Secret, nonce: str
 ) -> Session:
@@ -764,24 +789,9 @@ async def run_service_checks(
     image: Container, spec: ImageSpec, options: BuildOptions, report: CheckReport
 ) -> CheckReport:
     """Start the image as a service, run every check, then the restart scenario; always stop both."""
-    from dagger import QueryError, dag
+    from dagger import QueryError
 
-    nonce = secrets.token_hex(8)
-    keyed = (
-        client_container(spec, options)
-        .with_env_variable("TFCI_CHECK_NONCE", nonce)
-        .with_exec(
-            [
-                "sh",
-                "-c",
-                "mkdir -p /keys && ssh-keygen -q -t ed25519 -N '' -C tfci-check -f /keys/id && "
-                "ssh-keygen -q -t ed25519 -N '' -C tfci-other -f /keys/other",
-            ]
-        )
-    )
-    password = dag.set_secret(f"tfci-root-password-{nonce}", secrets.token_urlsafe(18))
-    token = dag.set_secret(f"tfci-jupyter-token-{nonce}", secrets.token_hex(24))
-
+    keyed, password, token, nonce = session_inputs(spec, options)
     try:
         session = await start_session(image, spec, keyed, password, token, nonce)
     except (QueryError, TimeoutError) as exc:

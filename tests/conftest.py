@@ -4,7 +4,9 @@ Why session-scoped and provisioning on demand: starting the engine takes a
 second when it is installed, but building it takes minutes, so `.ci/run`
 brings the stack up once (tests/infra/stack.sh) and the fixtures only check
 that it answers. Run alone (`pytest tests/e2e`), the fixture brings the stack
-up itself and takes it down at the end, but only what it started.
+up itself and takes it down at the end, but only what it started. A first run builds the engine
+from Go modules (about 4 minutes before the first engine test), so every provisioning step prints
+one line with the elapsed time on the terminal, through pytest's output capture.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,11 +80,57 @@ def _stack(*args: str) -> str:
     ).stdout
 
 
+Say = Callable[[str], None]
+
+
+def terminal_lines(config: pytest.Config) -> Say:
+    """A function printing one line to the terminal now, even while pytest captures output.
+
+    Why: the session fixture runs inside a test's setup, where pytest captures stdout/stderr (fd
+    level), so a newcomer would watch a silent terminal for minutes while the engine builds.
+    """
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        line = f"[infra {time.monotonic() - started:5.0f}s] {message}"
+        if capture is None or reporter is None:  # -p no:terminal or similar: plain stderr
+            print(line, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return say
+
+
+def stack_up(say: Say, script: Path = STACK) -> None:
+    """`stack.sh up`, forwarding each of its step lines ([stack], [engine], [registry], ...)."""
+    env = {**os.environ, "TFCI_PYTHON": os.environ.get("TFCI_PYTHON", sys.executable)}
+    process = subprocess.Popen(
+        ["bash", str(script), "up"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert process.stdout is not None
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if line.startswith("["):  # the scripts' own progress lines; tool output stays quiet
+            say(line.rstrip())
+    if process.wait() != 0:
+        raise RuntimeError(f"{script} up failed:\n{''.join(output[-40:])}")
+
+
 @pytest.fixture(scope="session")
-def infra() -> Iterator[Infra]:
+def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
     started_here = subprocess.run(["bash", str(STACK), "status"], check=False).returncode != 0
     if started_here:
-        _stack("up")
+        say = terminal_lines(request.config)
+        say(
+            "no engine/registry running: bringing up tests/infra/stack.sh (first run: the engine builds "
+            "from Go modules, ~4 min; later runs ~5 s)"
+        )
+        stack_up(say)
+        say("stack up; running the engine tests")
     for line in _stack("env").splitlines():
         if line.startswith("export "):
             key, _, value = line[len("export ") :].partition("=")

@@ -76,3 +76,22 @@ async def test_require_gpu_sees_a_gpu(dagger_client: Any) -> None:
     )
     (result,) = report.results
     assert result.status == "pass", result
+
+
+@pytest.mark.slow
+async def test_gpu_report_pieces_find_cuda_and_cudnn(dagger_client: Any) -> None:
+    """The report's CUDA piece reads what the image really has (the NVIDIA wheels here)."""
+    from ci import manifests
+
+    spec = specs.gpu_spec()
+    image = build_image(spec, specs.options())  # cached by the first test
+    manifest = await manifests.collect(image, spec)
+    assert manifest.pieces == [piece.name for piece in manifests.PIECES["gpu"]]
+    assert spec.cuda_version is not None
+    assert spec.cudnn_version is not None
+    assert manifest.versions["cuda"].startswith(spec.cuda_version + ".")
+    assert manifest.versions["cuda_from"] == "pip nvidia-cuda-runtime-cu12"
+    assert manifest.versions["cudnn"].startswith(spec.cudnn_version + ".")
+    pip = {p.name.lower() for p in manifest.packages if p.source == "pip"}
+    assert {"tensorflow", "nvidia-cudnn-cu12", "nvidia-cuda-runtime-cu12"} <= pip
+    assert manifest.notes == []

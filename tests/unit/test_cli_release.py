@@ -87,11 +87,12 @@ def test_results_files_are_read_strictly(tmp_path: Path, content: str, message: 
 
 
 def test_results_round_trip(tmp_path: Path) -> None:
-    from ci.report import CheckReport, PushedImage, passed, write_results
+    from ci.report import CheckReport, PushedImage, passed
+    from ci.report_write import write_run
 
     report = CheckReport("t", [passed("build", "ok")], tags=("t", "a1"))
     report.pushed = PushedImage("r.example/org/s", "t", "sha256:" + "b" * 64)
-    path = write_results(tmp_path, [report])
+    path = write_run(tmp_path, [report])
     assert json.loads(path.read_text())["images"][0]["pushed"]["digest"] == "sha256:" + "b" * 64
     (result,) = read_results(tmp_path)
     assert (result.tag, result.tags, result.ok, result.pushed) == ("t", ("t", "a1"), True, report.pushed)
