@@ -134,30 +134,28 @@ def parse_repository(text: str, flag: str) -> Reference:
     return ref
 
 
-def read_ca_bundle(path: Path, flag: str) -> bytes:
-    """A PEM bundle for TLS, validated up front so a wrong file is a one-line error."""
+def read_flag_file(path: Path, flag: str, expected: str) -> bytes:
+    """A file a flag names, read whole; a missing or unreadable one is a one-line UserError."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{flag} {path}: no such file") from None
     except IsADirectoryError:
-        raise UserError(f"{flag} {path}: is a directory, expected a PEM file") from None
+        raise UserError(f"{flag} {path}: is a directory, expected {expected}") from None
     except OSError as exc:
         raise UserError(f"{flag} {path}: cannot read ({exc.strerror})") from None
+
+
+def read_ca_bundle(path: Path, flag: str) -> bytes:
+    """A PEM bundle for TLS, validated up front so a wrong file is a one-line error."""
+    data = read_flag_file(path, flag, "a PEM file")
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise UserError(f"{flag} {path}: not a PEM certificate bundle (no BEGIN CERTIFICATE)")
     return data
 
 
 def read_password_file(path: Path, flag: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{flag} {path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{flag} {path}: is a directory, expected a file holding the password") from None
-    except OSError as exc:
-        raise UserError(f"{flag} {path}: cannot read ({exc.strerror})") from None
+    raw = read_flag_file(path, flag, "a file holding the password")
     try:
         password = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
