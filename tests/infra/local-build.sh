@@ -49,7 +49,7 @@ cd "$REPO"
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv and installing the project"
   python3 -m venv .venv
-  .venv/bin/pip install -q -e .
+  .venv/bin/pip install -q -e '.[dev]'  # dev: the stack's test registries need PyJWT
 fi
 
 if [ -n "${_EXPERIMENTAL_DAGGER_RUNNER_HOST:-}" ]; then
