@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.infra.engines import EngineInstance, destroy_engine, start_engine
 
 REPO = Path(__file__).resolve().parent.parent
 STACK = REPO / "tests" / "infra" / "stack.sh"
@@ -81,3 +83,24 @@ async def dagger_client(infra: Infra) -> AsyncIterator[object]:
             print(f"\n[dagger] engine progress log: {path}", file=sys.stderr)
         async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
             yield dag
+
+
+@pytest.fixture
+def fresh_engine(infra: Infra) -> Iterator[Callable[..., EngineInstance]]:
+    """Factory for fresh, named engine instances (tests/infra/engines.py); all destroyed at the end.
+
+    `fresh_engine("cache-a")` starts an instance with an empty state (a leftover of that name is
+    destroyed first) and returns its runner host, env, pid and log. The shared engine is untouched.
+    """
+    started: list[str] = []
+
+    def start(name: str | None = None) -> EngineInstance:
+        if name is not None:
+            destroy_engine(name)
+        engine = start_engine(name)
+        started.append(engine.name)
+        return engine
+
+    yield start
+    for name in started:
+        destroy_engine(name)
