@@ -85,6 +85,35 @@ PIP_ENV: tuple[tuple[str, str], ...] = (
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+PIP_CACHE = "/root/.cache/pip"  # the pip cache volume (pip's own HTTP cache plus our wheelhouse)
+PIP_REPORT_MARKER = "[tfci-pip] wheels:"
+# Run with the requirements as "$@" (see Layers._pip_install). The wheelhouse is a PEP 503 index in
+# the cache volume (one directory per project with an index.html), listed as the LAST extra index:
+# for a file that several sources offer, pip 23 takes the last index's copy (it does not prefer
+# --find-links; those lose), so a wheel once cached is never downloaded again.
+PIP_WHEELHOUSE_SCRIPT = """
+wheelhouse={cache}/tfci-wheelhouse
+mkdir -p "$wheelhouse" {cache}/tfci-tmp
+work=$(mktemp -d {cache}/tfci-tmp/pip.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+{python} -m pip wheel --wheel-dir "$work/resolved" --constraint {constraints} {indexes} \\
+  --extra-index-url "file://$wheelhouse/" "$@"
+reused=0; new=0; new_bytes=0
+for wheel in "$work"/resolved/*.whl; do
+  file=${{wheel##*/}}
+  dir=$wheelhouse/$(echo "${{file%%-*}}" | tr '[:upper:]' '[:lower:]' | sed -E 's/[-_.]+/-/g')
+  if [ -e "$dir/$file" ]; then reused=$((reused + 1)); continue; fi
+  new=$((new + 1)); new_bytes=$((new_bytes + $(stat -c %s "$wheel")))
+  mkdir -p "$dir"
+  # same file system: hard link + rename publish atomically for builds running concurrently
+  ln -f "$wheel" "$dir/.$file.$$" && mv -f "$dir/.$file.$$" "$dir/$file"
+  for w in "$dir"/*.whl; do printf '<a href="%s">%s</a><br>\\n' "${{w##*/}}" "${{w##*/}}"; done \\
+    >"$dir/.index.$$" && mv -f "$dir/.index.$$" "$dir/index.html"
+done
+echo "{marker} $reused reused, $new new ($new_bytes bytes)"
+{python} -m pip install --no-index --find-links "$work/resolved" --constraint {constraints} "$@"
+"""
+
 
 class BuildRefused(UserError):
     """The spec or options cannot be built as asked (refusal, unverified installer, ...)."""
@@ -141,8 +170,23 @@ tfci_restore_sources() {{
 """
 
 
-def constraints_text(spec: ImageSpec) -> str:
-    return "".join(f"{line}\n" for line in spec.constraints)
+def constraints_text(constraints: Iterable[str]) -> str:
+    return "".join(f"{line}\n" for line in constraints)
+
+
+def tensorflow_requirements(spec: ImageSpec) -> list[str]:
+    """TensorFlow, its TensorBoard, and the name of every constrained package (see Layers.tensorflow)."""
+    names = [re.split(r"[\s<>=!~;\[(]", line.strip(), maxsplit=1)[0] for line in spec.constraints]
+    return [spec.tensorflow_requirement, spec.tensorboard_requirement, *dict.fromkeys(n for n in names if n)]
+
+
+def parse_pip_reports(text: str) -> list[tuple[int, int, int]]:
+    """(wheels reused from the cache volume, wheels downloaded or built, bytes of those) per pip layer
+    run found in TEXT (an engine progress log); the benchmark and tests read the hit count from it."""
+    return [
+        (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(re.escape(PIP_REPORT_MARKER) + r" (\d+) reused, (\d+) new \((\d+) bytes\)", text)
+    ]
 
 
 def check_miniconda(spec: ImageSpec, options: BuildOptions) -> None:
@@ -278,32 +322,42 @@ trap tfci_cleanup EXIT
         ctr: Container,
         spec: ImageSpec,
         requirements: Iterable[str],
+        constraints: Iterable[str],
         extra_indexes: Iterable[str] = (),
     ) -> Container:
-        """pip install into the image's Python, with the spec's constraints on every pip layer."""
+        """pip install into the image's Python through the wheelhouse in the pip cache volume.
+
+        Why not pip's own cache: pip caches downloads in an HTTP cache that honours Cache-Control,
+        and a proxy that strips those headers (as the TLS-intercepting proxy here does) makes it
+        store nothing: every build downloaded every wheel again. So each pip layer resolves online
+        into a wheel directory (`pip wheel`; wheels already in the wheelhouse come from there, sdists
+        are built once), adds the new wheels to the wheelhouse, prints how many it reused
+        (PIP_REPORT_MARKER), and installs with --no-index from that directory, so the result is what
+        a plain `pip install` of the requirements would give.
+        """
         from dagger import CacheSharingMode, dag
 
-        constraints = dag.directory().with_new_file("c.txt", constraints_text(spec)).file("c.txt")
+        constraints_file = dag.directory().with_new_file("c.txt", constraints_text(constraints)).file("c.txt")
         env = list(PIP_ENV)
         if self.options.pip_index_url is not None:
             env.append(("PIP_INDEX_URL", self.options.pip_index_url))
         if self.options.pip_extra_index_url is not None:
             env.append(("PIP_EXTRA_INDEX_URL", self.options.pip_extra_index_url))
-        argv = [
-            f"{spec.python_prefix}/bin/python",
-            "-m",
-            "pip",
-            "install",
-            "--constraint",
-            CONSTRAINTS,
-            *(arg for index in extra_indexes for arg in ("--extra-index-url", index)),
-            *requirements,
-        ]
-        ctr = ctr.with_mounted_cache(
-            "/root/.cache/pip", dag.cache_volume("tfci-pip-cache"), sharing=CacheSharingMode.SHARED
+        indexes = " ".join(f"--extra-index-url {shlex.quote(index)}" for index in extra_indexes)
+        script = PIP_WHEELHOUSE_SCRIPT.format(
+            python=shlex.quote(f"{spec.python_prefix}/bin/python"),
+            cache=PIP_CACHE,
+            constraints=CONSTRAINTS,
+            indexes=indexes,
+            marker=PIP_REPORT_MARKER,
         )
-        ctr = self._run(ctr, argv, env=env, mounts=[(CONSTRAINTS, constraints)])
-        return ctr.without_mount("/root/.cache/pip")
+        # The requirements come first, so a failed step reads `set -- tensorflow==... ; ...`.
+        argv = _sh(f"set -- {' '.join(shlex.quote(r) for r in requirements)}\n{script}")
+        ctr = ctr.with_mounted_cache(
+            PIP_CACHE, dag.cache_volume("tfci-pip-cache"), sharing=CacheSharingMode.SHARED
+        )
+        ctr = self._run(ctr, argv, env=env, mounts=[(CONSTRAINTS, constraints_file)])
+        return ctr.without_mount(PIP_CACHE)
 
     # ------------------------------------------------------------------ layers, in order
 
@@ -430,10 +484,23 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
         return ctr if self.options.miniconda_file is not None else ctr.without_mount(MINICONDA_CACHE)
 
     def jupyter(self, ctr: Container, spec: ImageSpec) -> Container:
-        return self._pip_install(ctr, spec, spec.jupyter_requirements)
+        """JupyterLab and its language pack: inputs depend on the Python only, never on TensorFlow.
+
+        So images of one Python share this layer across TensorFlow releases. TensorFlow's pip
+        constraints (numpy) are not applied here: JupyterLab does not install numpy, and the
+        TensorFlow layer re-resolves every constrained package under the constraints (see there).
+        """
+        return self._pip_install(ctr, spec, spec.jupyter_requirements, constraints=())
 
     def tensorflow(self, ctr: Container, spec: ImageSpec) -> Container:
-        return self._pip_install(ctr, spec, [spec.tensorflow_requirement], spec.pip_extra_indexes)
+        """TensorFlow with its TensorBoard pin, under the release's constraints.
+
+        Each constrained package is also named as a requirement, so pip resolves it here even if
+        an earlier layer installed it: an installed version that violates a constraint is replaced.
+        """
+        return self._pip_install(
+            ctr, spec, tensorflow_requirements(spec), spec.constraints, spec.pip_extra_indexes
+        )
 
     def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
         """context/ -> /init (boot, init step, supervisor, jupyter config, sshd drop-in)."""

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -73,7 +73,9 @@ def test_context_is_copied_after_tensorflow_is_installed(
     rec = record(cpu_spec, ca_options)
     names = rec.names()
     tf_exec = next(
-        i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "tensorflow==2.15.0" in a[0]
+        i
+        for i, (n, a, _) in enumerate(rec.calls)
+        if n == "with_exec" and "set -- tensorflow==2.15.0 " in " ".join(a[0])
     )
     python_exec = next(
         i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "venv" in " ".join(a[0])
@@ -129,6 +131,8 @@ def test_pip_layers_use_constraints_and_apt_uses_no_recommends(
     pip = [e for e in execs if " -m pip install " in e]
     assert len(pip) == 2
     assert all(f"--constraint {layers.CONSTRAINTS}" in e for e in pip)
+    # Both resolve through the wheelhouse in the pip cache volume and install offline from it.
+    assert all("pip wheel --wheel-dir" in e and "pip install --no-index" in e for e in pip)
     apt = next(e for e in execs if "apt-get" in e)
     assert "--no-install-recommends" in apt
     assert "python3-venv" in apt
@@ -149,9 +153,11 @@ def test_gpu_pip_image_puts_nvcc_on_path(table: Table) -> None:
     )
     assert layers.image_path(spec).endswith("site-packages/nvidia/cuda_nvcc/bin")
     execs = record(spec, BuildOptions()).execs()
-    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)
+    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)  # shlex-quoted in the script
     # 2.15.0's extra pins TensorRT wheels only NVIDIA's index serves; only the TF layer uses it.
-    assert "--extra-index-url https://pypi.nvidia.com tensorflow[and-cuda]==2.15.0" in tf_exec
+    assert "set -- 'tensorflow[and-cuda]==2.15.0'" in tf_exec
+    assert "pip wheel --wheel-dir" in tf_exec
+    assert "--extra-index-url https://pypi.nvidia.com" in tf_exec
     assert sum("pypi.nvidia.com" in e for e in execs) == 1
     newer = resolve(table, dataclasses.replace(BuildRequest(tf="2.15.1", variant="gpu", cuda_source="pip")))
     assert newer.pip_extra_indexes == ()
@@ -254,3 +260,52 @@ def test_apt_mirror_rewrites_debian_and_ubuntu_sources_and_restores_them(tmp_pat
     # Restored afterwards: the image keeps the distribution's own sources.
     assert (etc / "sources.list.d" / "debian.sources").read_text() == DEBIAN_SOURCES
     assert (etc / "sources.list").read_text() == UBUNTU_LIST
+
+
+def test_jupyter_layer_depends_on_the_python_only(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images of one Python share the Jupyter layer across TensorFlow releases: its exec and its
+    mounted constraints are identical, while the TensorFlow layers differ."""
+    mounted: list[str] = []
+    real = layers.constraints_text
+
+    def recording(lines: Any) -> str:
+        mounted.append(real(lines))
+        return mounted[-1]
+
+    monkeypatch.setattr(layers, "constraints_text", recording)
+    jupyter: list[tuple[str, str]] = []
+    tensorflow: list[tuple[str, str]] = []
+    for tf in ("2.14.1", "2.15.0", "2.16.2"):
+        spec = resolve(table, BuildRequest(tf=tf, python="3.11", variant="cpu", os="debian12"))
+        lay = Layers(BuildOptions(ca_bundle=HOST_CA))
+        for layer, seen in ((lay.jupyter, jupyter), (lay.tensorflow, tensorflow)):
+            rec = Recorder()
+            layer(cast(Any, rec), spec)
+            seen.append((rec.execs()[-1], mounted.pop()))
+    assert jupyter[0] == jupyter[1] == jupyter[2]
+    assert jupyter[0][1] == "", "no TensorFlow constraint may reach the Jupyter layer"
+    assert "tensorboard" not in jupyter[0][0]
+    assert len({tf_exec for tf_exec, _ in tensorflow}) == 3
+    assert tensorflow[1][1] == "numpy>=1.23.5,<2.0.0\n"
+
+
+def test_tensorflow_layer_names_tensorboard_and_every_constrained_package(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12"))
+    assert layers.tensorflow_requirements(spec) == [
+        "tensorflow==2.15.0",
+        "tensorboard>=2.15,<2.16",
+        "numpy",
+    ]
+    odd = dataclasses.replace(
+        spec, constraints=("numpy<2", "protobuf [x] >=3; python_version<'4'", "numpy>1")
+    )
+    assert layers.tensorflow_requirements(odd)[2:] == ["numpy", "protobuf"]
+
+
+def test_pip_report_lines_are_parsed() -> None:
+    log = (
+        "12 : | [tfci-pip] wheels: 37 reused, 2 new (1234 bytes)\n"
+        "junk\n"
+        "13 : | [tfci-pip] wheels: 0 reused, 40 new (99 bytes)\n"
+    )
+    assert layers.parse_pip_reports(log) == [(37, 2, 1234), (0, 40, 99)]

@@ -42,7 +42,8 @@ def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(tab
         assert spec.tensorflow_requirement.endswith(f"=={row.tf}")
         assert spec.tag.startswith(f"{row.tf}-python{request.python}-")
         assert spec.constraints == (f"numpy{spec.numpy_specifier}",)
-        assert any(r.startswith("tensorboard") for r in spec.jupyter_requirements)
+        assert spec.tensorboard_requirement == f"tensorboard{row.tensorboard}"
+        assert spec.jupyter_requirements == table.pythons[request.python].jupyter
         if spec.is_gpu:
             assert spec.cuda_version
             assert spec.cudnn_version
