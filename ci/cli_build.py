@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -22,6 +22,7 @@ from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 
 if TYPE_CHECKING:
     from ci.build import Publish
+    from ci.remote import RemoteSession
     from ci.spec import ImageSpec
 
 
@@ -59,6 +60,46 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log", action="store_true", help="stream the engine's progress to stderr (or TFCI_DAGGER_LOG=1)"
     )
+    parser.add_argument(
+        "--engine",
+        metavar="URL",
+        help="a running Dagger engine to use, e.g. tcp://HOST:1234, kube-pod://POD (default: the CLI's)",
+    )
+
+
+def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    """Remote layer cache (ci/remote.py): share layers across CI runners and runs."""
+    group = parser.add_argument_group("remote layer cache (BuildKit cache backends; see ci/remote.py)")
+    group.add_argument(
+        "--cache-to",
+        action="append",
+        default=[],
+        metavar="REPO|CONFIG",
+        help="export the session's layers: REGISTRY/REPO (one ref per image: REPO:<tag>), REPO:TAG, "
+        "or a BuildKit config such as type=registry,ref=...,mode=max or type=gha,scope=...",
+    )
+    group.add_argument(
+        "--cache-from",
+        action="append",
+        default=[],
+        metavar="REPO|CONFIG",
+        help="import layers (repeatable): REGISTRY/REPO reads REPO:<tag> of the image and of every "
+        "target that shares its base, OS and Python; or REPO:TAG or a BuildKit config",
+    )
+
+
+def remote_from(
+    args: argparse.Namespace, specs: Sequence[ImageSpec], targets: Sequence[ImageSpec] = ()
+) -> RemoteSession:
+    from ci.remote import from_flags
+
+    return from_flags(
+        cache_to=getattr(args, "cache_to", []),
+        cache_from=getattr(args, "cache_from", []),
+        engine=args.engine,
+        specs=specs,
+        targets=targets,
+    )
 
 
 def options_from(args: argparse.Namespace) -> BuildOptions:
@@ -80,23 +121,32 @@ def _jobs(args: argparse.Namespace) -> int:
     return int(args.jobs)
 
 
-def _run_async(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> int:
-    """Connect to the engine, run body, turn connection problems into one readable line."""
+def _run_async(
+    args: argparse.Namespace, body: Callable[[], Awaitable[int]], remote: RemoteSession | None = None
+) -> int:
+    """Connect to the engine, run body, turn connection problems into one readable line.
+
+    `remote` (ci/remote.py) sets the engine address and cache imports/exports for this session
+    only; a cache export, which the engine runs when the session closes, is checked afterwards.
+    """
     import subprocess
 
     import anyio
     import dagger
 
+    from ci.remote import RemoteSession
     from ci.session import session_log
 
     result: list[int] = []
+    remote = remote or RemoteSession()
 
     async def main(log: TextIO) -> int:
         async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
             result.append(await body())
+            await remote.mark()
         return result[0]
 
-    with session_log(sys.stderr, verbose=args.log) as (log, log_path):
+    with remote.session_env(), session_log(sys.stderr, verbose=args.log) as (log, log_path):
         try:
             code = anyio.run(main, log)
         except subprocess.TimeoutExpired:
@@ -110,8 +160,11 @@ def _run_async(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> 
             print(f"error: cannot reach the Dagger engine: {exc}", file=sys.stderr)
             code = 1
         except dagger.ProvisionError as exc:
-            print(f"error: cannot start the Dagger engine session: {exc}", file=sys.stderr)
+            what = "close (a cache export runs then)" if result else "start"
+            print(f"error: cannot {what} the Dagger engine session: {exc}", file=sys.stderr)
             code = 1
+    if result and remote.exporting and not remote.report(sys.stdout) and code == 0:
+        code = 1  # the images are fine, but the cache export asked for did not happen
     if code != 0 and log_path is not None:
         print(f"engine progress log: {log_path}", file=sys.stderr)
     return code
@@ -134,6 +187,7 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     add_registry_credentials(parser, "registry access (for --publish)")
     add_build_options(parser)
     add_run_flags(parser)
+    add_cache_flags(parser)
 
 
 def publish_from(args: argparse.Namespace) -> Publish | None:
@@ -164,6 +218,7 @@ def run_build(args: argparse.Namespace) -> int:
 
         for spec in specs:  # validate the file name before hours of building
             export_path(args.export, spec, len(specs) > 1)
+    remote = remote_from(args, specs, select.load(args)[1] if args.cache_from else ())
     for spec in specs:
         for warning in spec.warnings:
             print(f"warning: {spec.tag}: {warning}", file=sys.stderr)
@@ -182,7 +237,7 @@ def run_build(args: argparse.Namespace) -> int:
         print(summary(reports))
         return exit_code(reports)
 
-    return _run_async(args, body)
+    return _run_async(args, body, remote)
 
 
 # --------------------------------------------------------------------------- test
@@ -207,6 +262,7 @@ def run_test(args: argparse.Namespace) -> int:
     options = options_from(args)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
     selected = select.selected_specs(args)[0] if select.selected_request(args) is not None else None
+    remote = remote_from(args, [])
 
     async def body() -> int:
         from dagger import QueryError, dag
@@ -229,7 +285,7 @@ def run_test(args: argparse.Namespace) -> int:
         print(summary([report]))
         return exit_code([report])
 
-    return _run_async(args, body)
+    return _run_async(args, body, remote)
 
 
 async def _labels(image: object) -> list[_Label]:
