@@ -289,6 +289,16 @@ def from_flags(
     environ: Mapping[str, str] | None = None,
 ) -> RemoteSession:
     """Validate the flags against the selected images (before any engine work)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("DAGGER_SESSION_PORT") and (cache_to or cache_from or engine):
+        # Under `dagger run` the SDK joins that session: the CLI has already read its settings, so
+        # these flags would be ignored and an export would only run after this process exits.
+        flag = "--cache-to" if cache_to else "--cache-from" if cache_from else "--engine"
+        raise UserError(
+            f"{flag}: not under `dagger run` (that session's CLI was configured before this command "
+            "started); run `python ci/main.py build ...` directly, with _EXPERIMENTAL_DAGGER_CLI_BIN "
+            "pointing at the dagger CLI"
+        )
     session = RemoteSession(engine=parse_engine(engine) if engine is not None else None)
     for value in cache_from:
         session.imports += _expand_imports(parse_cache("--cache-from", value, environ), specs, targets)

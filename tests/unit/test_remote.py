@@ -149,3 +149,13 @@ def test_cli_rejects_bad_remote_flags_with_exit_2_and_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(fragment)
+
+
+def test_flags_are_refused_under_dagger_run(table: Table) -> None:
+    """`dagger run` starts the session (and reads its cache settings) before this process runs."""
+    environ = {"DAGGER_SESSION_PORT": "40000"}
+    with pytest.raises(UserError, match="--cache-to: not under `dagger run`"):
+        from_flags(cache_to=["ghcr.io/o/c"], specs=[_cpu(table)], environ=environ)
+    with pytest.raises(UserError, match="--engine: not under `dagger run`"):
+        from_flags(engine="tcp://127.0.0.1:1234", environ=environ)
+    assert from_flags(environ=environ).environment() == {}
