@@ -14,18 +14,22 @@ config. Package caches (apt, pip) live in engine cache volumes for the same reas
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shlex
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ci.contract import INIT_DIR
 from ci.errors import UserError
 from ci.options import BuildOptions
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
-    from dagger import Container, Directory, File
+    from dagger import Container, File
 
 REPO = Path(__file__).resolve().parent.parent
 CONTEXT_DIR = REPO / "context"
@@ -76,6 +80,9 @@ CA_ENV_VARS: tuple[str, ...] = (
     "CONDA_SSL_VERIFY",
 )
 BAKED_CA = "/usr/local/share/ca-certificates/tfci-build-ca.crt"
+PROFILE_SCRIPT = "/etc/profile.d/tfimage.sh"  # from context/profile.d/tfimage.sh
+SSHD_DROP_IN = "/etc/ssh/sshd_config.d/tfimage.conf"  # from context/ssh/tfimage.conf
+RUNTIME_MTIME = 946684800  # 2000-01-01: every file copied from context/ gets this time
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PIP_ENV: tuple[tuple[str, str], ...] = (
     ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
@@ -168,6 +175,66 @@ tfci_restore_sources() {{
   rm -rf /tmp/tfci-apt-backup
 }}
 """
+
+
+def context_files(root: Path) -> list[str]:
+    """Files of context/ (relative, sorted) that go into the image: no dot files, no bytecode."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+        if path.is_file() and not hidden and path.suffix != ".pyc":
+            files.append(rel.as_posix())
+    return files
+
+
+def runtime_tree(context_dir: Path, cache_root: Path | None = None) -> Path:
+    """context/ laid out as it lands in the image, with deterministic metadata; returns its path.
+
+    /init/... gets every context file, /etc/profile.d and /etc/ssh/sshd_config.d get their two
+    files; directories and *.sh/*.py are 0755, other files 0644, every time is RUNTIME_MTIME, so
+    the layer depends on the content only (not on a checkout's umask or clock). The tree is kept
+    under $TMPDIR/tfimages-ci/runtime-<digest>: the engine reads it lazily, so it must outlive this
+    call, and the same content is reused by later builds and concurrent ones.
+    """
+    entries: list[tuple[str, Path, int]] = []
+    for rel in context_files(context_dir):
+        entries.append(
+            (
+                f"{INIT_DIR.strip('/')}/{rel}",
+                context_dir / rel,
+                0o755 if rel.endswith((".sh", ".py")) else 0o644,
+            )
+        )
+    for rel, target in (("profile.d/tfimage.sh", PROFILE_SCRIPT), ("ssh/tfimage.conf", SSHD_DROP_IN)):
+        if (context_dir / rel).is_file():
+            entries.append((target.strip("/"), context_dir / rel, 0o644))
+    digest = hashlib.sha256()
+    for target, source, mode in entries:
+        digest.update(f"{target}\0{mode:o}\0".encode())
+        digest.update(hashlib.sha256(source.read_bytes()).digest())
+    root = (cache_root or Path(tempfile.gettempdir()) / "tfimages-ci") / f"runtime-{digest.hexdigest()[:20]}"
+    if root.is_dir():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=root.parent))
+    try:
+        for target, source, mode in entries:
+            path = staging / target
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, path)
+            path.chmod(mode)
+        for path in sorted(staging.rglob("*"), reverse=True):  # files first, then their directories
+            if path.is_dir():
+                path.chmod(0o755)
+            os.utime(path, (RUNTIME_MTIME, RUNTIME_MTIME))
+        staging.chmod(0o755)
+        staging.rename(root)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not root.is_dir():  # another build made it meanwhile: fine; otherwise a real error
+            raise
+    return root
 
 
 def constraints_text(constraints: Iterable[str]) -> str:
@@ -503,24 +570,18 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
         )
 
     def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
-        """context/ -> /init (boot, init step, supervisor, jupyter config, sshd drop-in)."""
+        """context/ -> /init, plus its login-shell profile and sshd drop-in: one copy, one layer.
+
+        Why no exec: this is the layer every context edit rebuilds. The files are laid out on the
+        host with fixed modes, owner and times (runtime_tree), so copying them needs no container
+        start and an edit rebuilds in well under a second.
+        """
         from dagger import dag
 
         if not (self.context_dir / "boot" / "boot.sh").is_file():
             raise UserError(f"{self.context_dir}: no boot/boot.sh; is this the repository's context/?")
-        context: Directory = dag.host().directory(
-            str(self.context_dir), exclude=["**/__pycache__", "**/*.pyc", "**/.*"]
-        )
-        script = r"""
-find /init -type d -exec chmod 0755 {} +
-find /init -type f -exec chmod 0644 {} +
-find /init -type f \( -name '*.sh' -o -name '*.py' \) -exec chmod 0755 {} +
-install -m 0644 /init/profile.d/tfimage.sh /etc/profile.d/tfimage.sh
-if [ -f /init/ssh/tfimage.conf ]; then
-  install -D -m 0644 /init/ssh/tfimage.conf /etc/ssh/sshd_config.d/tfimage.conf
-fi
-"""
-        return ctr.with_directory("/init", context).with_exec(_sh(script))
+        tree = dag.host().directory(str(runtime_tree(self.context_dir)))
+        return ctr.with_directory("/", tree, owner="0:0")
 
     def metadata(self, ctr: Container, spec: ImageSpec) -> Container:
         """Labels, ENV, ports, CMD: cheap, last, so a label change rebuilds nothing."""
