@@ -19,6 +19,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +84,7 @@ BAKED_CA = "/usr/local/share/ca-certificates/tfci-build-ca.crt"
 PROFILE_SCRIPT = "/etc/profile.d/tfimage.sh"  # from context/profile.d/tfimage.sh
 SSHD_DROP_IN = "/etc/ssh/sshd_config.d/tfimage.conf"  # from context/ssh/tfimage.conf
 RUNTIME_MTIME = 946684800  # 2000-01-01: every file copied from context/ gets this time
+RUNTIME_TREE_MAX_AGE_S = 7 * 24 * 3600
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PIP_ENV: tuple[tuple[str, str], ...] = (
     ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
@@ -215,8 +217,12 @@ def runtime_tree(context_dir: Path, cache_root: Path | None = None) -> Path:
         digest.update(hashlib.sha256(source.read_bytes()).digest())
     root = (cache_root or Path(tempfile.gettempdir()) / "tfimages-ci") / f"runtime-{digest.hexdigest()[:20]}"
     if root.is_dir():
+        os.utime(root)  # in use: keep it out of the pruning below
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
+    for old in root.parent.glob("runtime-*"):  # trees no build used for a week
+        if time.time() - old.stat().st_mtime > RUNTIME_TREE_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=root.parent))
     try:
         for target, source, mode in entries:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 from typing import Any, cast
@@ -349,6 +350,9 @@ def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
     assert (tree / "etc/profile.d/tfimage.sh").read_text() == "export X=1\n"
     (context / "notes.txt").chmod(0o600)
     assert layers.runtime_tree(context, cache) == tree  # same content: the same tree, reused
+    stale = cache / "runtime-0000"
+    stale.mkdir()
+    os.utime(stale, (0, 0))  # unused for decades: pruned when the next new tree is made
     (context / "boot" / "boot.sh").write_text("#!/bin/sh\necho edited\n")
     edited = layers.runtime_tree(context, cache)
     assert edited != tree
