@@ -167,8 +167,8 @@ class Bench:
         self.spec = self.specs[MAIN_TF]
         self.rows: list[Row] = []
         self.extras: dict[str, Any] = {}
-        self.logs = work / "logs"
-        self.logs.mkdir()
+        self.logs = args.logs
+        self.logs.mkdir(parents=True, exist_ok=True)
         context = work / "ours-a" / "context"
         edited = work / "ours-b" / "context"
         shutil.copytree(REPO / "context", context)
@@ -550,6 +550,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results there")
     parser.add_argument("--keep-engines", action="store_true", help="do not destroy the bench engines")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "tfimages-ci" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}",
+        help="where each session's engine progress log is kept (default: $TMPDIR/tfimages-ci/bench-TIME)",
+    )
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine-a", default="bench-a", help=argparse.SUPPRESS)
     parser.add_argument("--engine-b", default="bench-b", help=argparse.SUPPRESS)
@@ -563,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         anyio.run(bench.run)
         data = results(bench)
     print(render(data))
+    print(f"engine progress logs: {args.logs}")
     print(json.dumps(data, indent=2))
     if args.json:
         args.json.write_text(json.dumps(data, indent=2) + "\n")
