@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ci import select
 from ci.cli_lock import add_base_mirror_flag
@@ -32,6 +33,9 @@ from ci.preflight import (
 from ci.registry import RegistryError
 from ci.report import CheckReport
 from ci.spec import ImageSpec
+
+if TYPE_CHECKING:
+    from ci.remote import RemoteSession
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +73,11 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
         help="write per image report.json/report.md/sbom.cdx.json and index.json/index.md (index.json "
         "is what `promote --results` reads: every tag, the pushed digest, check results; costs an "
         "export of each image); also appended to $GITHUB_STEP_SUMMARY when set",
+    )
+    parser.add_argument(
+        "--engine",
+        metavar="URL",
+        help="a running Dagger engine to use, e.g. tcp://HOST:1234, kube-pod://POD (default: the CLI's)",
     )
 
 
@@ -117,6 +126,41 @@ def url_option(args: argparse.Namespace, flag: str) -> str | None:
     return os.environ.get(_url_env(flag)) or None
 
 
+def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    """Remote layer cache (ci/remote.py): share layers across CI runners and runs."""
+    group = parser.add_argument_group("remote layer cache (BuildKit cache backends; see ci/remote.py)")
+    group.add_argument(
+        "--cache-to",
+        action="append",
+        default=[],
+        metavar="REPO|CONFIG",
+        help="export the session's layers: REGISTRY/REPO (one ref per image: REPO:<tag>), REPO:TAG, "
+        "or a BuildKit config such as type=registry,ref=...,mode=max or type=gha,scope=...",
+    )
+    group.add_argument(
+        "--cache-from",
+        action="append",
+        default=[],
+        metavar="REPO|CONFIG",
+        help="import layers (repeatable): REGISTRY/REPO reads REPO:<tag> of the image and of every "
+        "target that shares its base, OS and Python; or REPO:TAG or a BuildKit config",
+    )
+
+
+def remote_from(
+    args: argparse.Namespace, specs: Sequence[ImageSpec], targets: Sequence[ImageSpec] = ()
+) -> RemoteSession:
+    from ci.remote import from_flags
+
+    return from_flags(
+        cache_to=getattr(args, "cache_to", []),
+        cache_from=getattr(args, "cache_from", []),
+        engine=args.engine,
+        specs=specs,
+        targets=targets,
+    )
+
+
 def options_from(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(
         apt_mirror=url_option(args, "--apt-mirror"),
@@ -136,10 +180,12 @@ def _jobs(args: argparse.Namespace) -> int:
     return int(args.jobs)
 
 
-def _run_async(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> int:
+def _run_async(
+    args: argparse.Namespace, body: Callable[[], Awaitable[int]], remote: RemoteSession | None = None
+) -> int:
     from ci.session import run_session
 
-    return run_session(body, verbose=args.log)
+    return run_session(body, verbose=args.log, remote=remote)
 
 
 # --------------------------------------------------------------------------- build
@@ -165,6 +211,7 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     )
     add_build_options(parser)
     add_run_flags(parser)
+    add_cache_flags(parser)
 
 
 def publish_from(args: argparse.Namespace) -> Publish | None:
@@ -225,6 +272,7 @@ def run_build(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 1
+    remote = remote_from(args, specs, select.load(args)[1] if args.cache_from else ())
     for spec in specs:
         for warning in spec.warnings:
             print(f"warning: {spec.tag}: {warning}", file=sys.stderr)
@@ -245,7 +293,7 @@ def run_build(args: argparse.Namespace) -> int:
         write_reports(report_dir, reports)
         return exit_code(reports)
 
-    return _run_async(args, body)
+    return _run_async(args, body, remote)
 
 
 # --------------------------------------------------------------------------- test
@@ -271,6 +319,7 @@ def run_test(args: argparse.Namespace) -> int:
     report_dir = report_dir_from(args)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
     selected = select.selected_specs(args)[0] if select.selected_request(args) is not None else None
+    remote = remote_from(args, [])
 
     async def body() -> int:
         from dagger import QueryError, dag
@@ -299,7 +348,7 @@ def run_test(args: argparse.Namespace) -> int:
         write_reports(report_dir, [report])
         return exit_code([report])
 
-    return _run_async(args, body)
+    return _run_async(args, body, remote)
 
 
 async def _labels(image: object) -> list[_Label]:

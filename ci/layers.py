@@ -14,20 +14,25 @@ config. Package caches (apt, pip) live in engine cache volumes for the same reas
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import shlex
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci import contract
 from ci.compat import SHA256_HEX
-from ci.contract import LOCALE, TIMEZONE
+from ci.contract import INIT_DIR, LOCALE, TIMEZONE
 from ci.errors import UserError
 from ci.options import BuildOptions, has_credentials, url_password
 from ci.spec import ImageSpec
 
 if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
-    from dagger import Container, Directory, File
+    from dagger import Container, File
 
 REPO = Path(__file__).resolve().parent.parent
 CONTEXT_DIR = REPO / "context"
@@ -45,6 +50,7 @@ LAYER_ORDER: tuple[str, ...] = (
     "python",
     "jupyter",
     "tensorflow",
+    "system_files",
     "runtime_files",
     "metadata",
 )
@@ -77,6 +83,11 @@ CA_ENV_VARS: tuple[str, ...] = (
     "CONDA_SSL_VERIFY",
 )
 BAKED_CA = "/usr/local/share/ca-certificates/tfci-build-ca.crt"
+# The parts of context/ that `init.py --build` reads (the system_files layer); the rest of context/
+# (boot script, supervisor and Jupyter configs) changes more often and only reaches runtime_files.
+SYSTEM_CONTEXT: tuple[str, ...] = ("init/", "profile.d/", "ssh/")
+RUNTIME_MTIME = 946684800  # 2000-01-01: every file copied from context/ gets this time
+RUNTIME_TREE_MAX_AGE_S = 7 * 24 * 3600
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PIP_ENV: tuple[tuple[str, str], ...] = (
     ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
@@ -84,6 +95,35 @@ PIP_ENV: tuple[tuple[str, str], ...] = (
     ("PIP_PROGRESS_BAR", "off"),
     ("PIP_NO_INPUT", "1"),
 )
+
+PIP_CACHE = "/root/.cache/pip"  # the pip cache volume (pip's own HTTP cache plus our wheelhouse)
+PIP_REPORT_MARKER = "[tfci-pip] wheels:"
+# Run with the requirements as "$@" (see Layers._pip_install). The wheelhouse is a PEP 503 index in
+# the cache volume (one directory per project with an index.html), listed as the LAST extra index:
+# for a file that several sources offer, pip 23 takes the last index's copy (it does not prefer
+# --find-links; those lose), so a wheel once cached is never downloaded again.
+PIP_WHEELHOUSE_SCRIPT = """
+wheelhouse={cache}/tfci-wheelhouse
+mkdir -p "$wheelhouse" {cache}/tfci-tmp
+work=$(mktemp -d {cache}/tfci-tmp/pip.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+{python} -m pip wheel --wheel-dir "$work/resolved" --constraint {constraints} {indexes} \\
+  --extra-index-url "file://$wheelhouse/" "$@"
+reused=0; new=0; new_bytes=0
+for wheel in "$work"/resolved/*.whl; do
+  file=${{wheel##*/}}
+  dir=$wheelhouse/$(echo "${{file%%-*}}" | tr '[:upper:]' '[:lower:]' | sed -E 's/[-_.]+/-/g')
+  if [ -e "$dir/$file" ]; then reused=$((reused + 1)); continue; fi
+  new=$((new + 1)); new_bytes=$((new_bytes + $(stat -c %s "$wheel")))
+  mkdir -p "$dir"
+  # same file system: hard link + rename publish atomically for builds running concurrently
+  ln -f "$wheel" "$dir/.$file.$$" && mv -f "$dir/.$file.$$" "$dir/$file"
+  for w in "$dir"/*.whl; do printf '<a href="%s">%s</a><br>\\n' "${{w##*/}}" "${{w##*/}}"; done \\
+    >"$dir/.index.$$" && mv -f "$dir/.index.$$" "$dir/index.html"
+done
+echo "{marker} $reused reused, $new new ($new_bytes bytes)"
+{python} -m pip install --no-index --find-links "$work/resolved" --constraint {constraints} "$@"
+"""
 
 
 class BuildRefused(UserError):
@@ -162,8 +202,88 @@ def url_env(name: str, url: str) -> tuple[list[tuple[str, str]], list[tuple[str,
     return [], secrets
 
 
-def constraints_text(spec: ImageSpec) -> str:
-    return "".join(f"{line}\n" for line in spec.constraints)
+def context_files(root: Path) -> list[str]:
+    """Files of context/ (relative, sorted) that go into the image: no dot files, no bytecode."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+        if path.is_file() and not hidden and path.suffix != ".pyc":
+            files.append(rel.as_posix())
+    return files
+
+
+def runtime_tree(
+    context_dir: Path, cache_root: Path | None = None, only: tuple[str, ...] | None = None
+) -> Path:
+    """context/ laid out as it lands in the image (/init/...), with deterministic metadata.
+
+    `only`: relative path prefixes to include (default: every context file). Directories and
+    *.sh/*.py are 0755, other files 0644, every time is RUNTIME_MTIME, so
+    the layer depends on the content only (not on a checkout's umask or clock). The tree is kept
+    under $TMPDIR/tfimages-ci/runtime-<digest>: the engine reads it lazily, so it must outlive this
+    call, and the same content is reused by later builds and concurrent ones.
+    """
+    entries: list[tuple[str, Path, int]] = []
+    for rel in context_files(context_dir):
+        if only is not None and not rel.startswith(only):
+            continue
+        entries.append(
+            (
+                f"{INIT_DIR.strip('/')}/{rel}",
+                context_dir / rel,
+                0o755 if rel.endswith((".sh", ".py")) else 0o644,
+            )
+        )
+    digest = hashlib.sha256()
+    for target, source, mode in entries:
+        digest.update(f"{target}\0{mode:o}\0".encode())
+        digest.update(hashlib.sha256(source.read_bytes()).digest())
+    root = (cache_root or Path(tempfile.gettempdir()) / "tfimages-ci") / f"runtime-{digest.hexdigest()[:20]}"
+    if root.is_dir():
+        os.utime(root)  # in use: keep it out of the pruning below
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    for old in root.parent.glob("runtime-*"):  # trees no build used for a week
+        if time.time() - old.stat().st_mtime > RUNTIME_TREE_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=root.parent))
+    try:
+        for target, source, mode in entries:
+            path = staging / target
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, path)
+            path.chmod(mode)
+        for path in sorted(staging.rglob("*"), reverse=True):  # files first, then their directories
+            if path.is_dir():
+                path.chmod(0o755)
+            os.utime(path, (RUNTIME_MTIME, RUNTIME_MTIME))
+        staging.chmod(0o755)
+        staging.rename(root)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not root.is_dir():  # another build made it meanwhile: fine; otherwise a real error
+            raise
+    return root
+
+
+def constraints_text(constraints: Iterable[str]) -> str:
+    return "".join(f"{line}\n" for line in constraints)
+
+
+def tensorflow_requirements(spec: ImageSpec) -> list[str]:
+    """TensorFlow, its TensorBoard, and the name of every constrained package (see Layers.tensorflow)."""
+    names = [re.split(r"[\s<>=!~;\[(]", line.strip(), maxsplit=1)[0] for line in spec.constraints]
+    return [spec.tensorflow_requirement, spec.tensorboard_requirement, *dict.fromkeys(n for n in names if n)]
+
+
+def parse_pip_reports(text: str) -> list[tuple[int, int, int]]:
+    """(wheels reused from the cache volume, wheels downloaded or built, bytes of those) per pip layer
+    run found in TEXT (an engine progress log); the benchmark and tests read the hit count from it."""
+    return [
+        (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(re.escape(PIP_REPORT_MARKER) + r" (\d+) reused, (\d+) new \((\d+) bytes\)", text)
+    ]
 
 
 def check_miniconda(spec: ImageSpec, options: BuildOptions) -> None:
@@ -313,12 +433,22 @@ trap tfci_cleanup EXIT
         ctr: Container,
         spec: ImageSpec,
         requirements: Iterable[str],
+        constraints: Iterable[str],
         extra_indexes: Iterable[str] = (),
     ) -> Container:
-        """pip install into the image's Python, with the spec's constraints on every pip layer."""
+        """pip install into the image's Python through the wheelhouse in the pip cache volume.
+
+        Why not pip's own cache: pip caches downloads in an HTTP cache that honours Cache-Control,
+        and a proxy that strips those headers (as the TLS-intercepting proxy here does) makes it
+        store nothing: every build downloaded every wheel again. So each pip layer resolves online
+        into a wheel directory (`pip wheel`; wheels already in the wheelhouse come from there, sdists
+        are built once), adds the new wheels to the wheelhouse, prints how many it reused
+        (PIP_REPORT_MARKER), and installs with --no-index from that directory, so the result is what
+        a plain `pip install` of the requirements would give.
+        """
         from dagger import CacheSharingMode, dag
 
-        constraints = dag.directory().with_new_file("c.txt", constraints_text(spec)).file("c.txt")
+        constraints_file = dag.directory().with_new_file("c.txt", constraints_text(constraints)).file("c.txt")
         env = list(PIP_ENV)
         secrets: list[tuple[str, str]] = []
         for name, url in (
@@ -329,21 +459,21 @@ trap tfci_cleanup EXIT
                 plain, secret = url_env(name, url)
                 env += plain
                 secrets += secret
-        argv = [
-            f"{spec.python_prefix}/bin/python",
-            "-m",
-            "pip",
-            "install",
-            "--constraint",
-            CONSTRAINTS,
-            *(arg for index in extra_indexes for arg in ("--extra-index-url", index)),
-            *requirements,
-        ]
-        ctr = ctr.with_mounted_cache(
-            "/root/.cache/pip", dag.cache_volume("tfci-pip-cache"), sharing=CacheSharingMode.SHARED
+        indexes = " ".join(f"--extra-index-url {shlex.quote(index)}" for index in extra_indexes)
+        script = PIP_WHEELHOUSE_SCRIPT.format(
+            python=shlex.quote(f"{spec.python_prefix}/bin/python"),
+            cache=PIP_CACHE,
+            constraints=CONSTRAINTS,
+            indexes=indexes,
+            marker=PIP_REPORT_MARKER,
         )
-        ctr = self._run(ctr, argv, env=env, secrets=secrets, mounts=[(CONSTRAINTS, constraints)])
-        return ctr.without_mount("/root/.cache/pip")
+        # The requirements come first, so a failed step reads `set -- tensorflow==... ; ...`.
+        argv = _sh(f"set -- {' '.join(shlex.quote(r) for r in requirements)}\n{script}")
+        ctr = ctr.with_mounted_cache(
+            PIP_CACHE, dag.cache_volume("tfci-pip-cache"), sharing=CacheSharingMode.SHARED
+        )
+        ctr = self._run(ctr, argv, env=env, secrets=secrets, mounts=[(CONSTRAINTS, constraints_file)])
+        return ctr.without_mount(PIP_CACHE)
 
     # ------------------------------------------------------------------ layers, in order
 
@@ -470,39 +600,64 @@ have=$({prefix}/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])
         return ctr if self.options.miniconda_file is not None else ctr.without_mount(MINICONDA_CACHE)
 
     def jupyter(self, ctr: Container, spec: ImageSpec) -> Container:
-        return self._pip_install(ctr, spec, spec.jupyter_requirements)
+        """JupyterLab and its language pack: inputs depend on the Python only, never on TensorFlow.
+
+        So images of one Python share this layer across TensorFlow releases. TensorFlow's pip
+        constraints (numpy) are not applied here: JupyterLab does not install numpy, and the
+        TensorFlow layer re-resolves every constrained package under the constraints (see there).
+        """
+        return self._pip_install(ctr, spec, spec.jupyter_requirements, constraints=())
 
     def tensorflow(self, ctr: Container, spec: ImageSpec) -> Container:
-        return self._pip_install(ctr, spec, [spec.tensorflow_requirement], spec.pip_extra_indexes)
+        """TensorFlow with its TensorBoard pin, under the release's constraints.
 
-    def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
-        """The image contract file, context/ -> /init, and the static files `init.py --build` installs.
+        Each constrained package is also named as a requirement, so pip resolves it here even if
+        an earlier layer installed it: an installed version that violates a constraint is replaced.
+        """
+        return self._pip_install(
+            ctr, spec, tensorflow_requirements(spec), spec.constraints, spec.pip_extra_indexes
+        )
+
+    def system_files(self, ctr: Container, spec: ImageSpec) -> Container:
+        """The image contract file, and what `init.py --build` installs into the system.
 
         /etc/tfimage/contract.env (generated from ci/contract.py) is what context/ reads its ports,
         paths and locale from. `init.py --build` installs the login environment, the
         /etc/bash.bashrc hook for ssh command mode, the MOTD, the shutdown wrapper and the sshd
-        configuration for the installed OpenSSH, so the image is right before its first boot.
+        configuration for the installed OpenSSH (it reads the version from `sshd -V`, so it runs in
+        the image), so the image is right before its first boot. Only the parts of context/ it
+        reads (SYSTEM_CONTEXT) go into this layer: editing boot.sh or the supervisor and Jupyter
+        configs rebuilds runtime_files alone.
         """
         from dagger import dag
 
-        if not (self.context_dir / "boot" / "boot.sh").is_file():
-            raise UserError(f"{self.context_dir}: no boot/boot.sh; is this the repository's context/?")
-        context: Directory = dag.host().directory(
-            str(self.context_dir), exclude=["**/__pycache__", "**/*.pyc", "**/.*"]
-        )
-        script = r"""
-find /init -type d -exec chmod 0755 {} +
-find /init -type f -exec chmod 0644 {} +
-find /init -type f \( -name '*.sh' -o -name '*.py' \) -exec chmod 0755 {} +
-"""
-        script += f"{shlex.quote(spec.python_prefix)}/bin/python {contract.INIT_DIR}/init/init.py --build\n"
+        self._require_context()
+        tree = dag.host().directory(str(runtime_tree(self.context_dir, only=SYSTEM_CONTEXT)))
+        install = f"{shlex.quote(spec.python_prefix)}/bin/python {INIT_DIR}/init/init.py --build"
         return (
             ctr.with_new_file(
                 contract.CONTRACT_ENV_FILE, contract.contract_env_file(spec.python_prefix), permissions=0o644
             )
-            .with_directory(contract.INIT_DIR, context)
-            .with_exec(_sh(script))
+            .with_directory("/", tree, owner="0:0")
+            .with_exec(_sh(install))
         )
+
+    def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:
+        """context/ -> /init: one copy, one layer, no exec.
+
+        Why no exec: this is the layer a context edit rebuilds. The files are laid out on the host
+        with fixed modes, owner and times (runtime_tree), so copying them needs no container start
+        and an edit rebuilds in well under a second.
+        """
+        from dagger import dag
+
+        self._require_context()
+        tree = dag.host().directory(str(runtime_tree(self.context_dir)))
+        return ctr.with_directory("/", tree, owner="0:0")
+
+    def _require_context(self) -> None:
+        if not (self.context_dir / "boot" / "boot.sh").is_file():
+            raise UserError(f"{self.context_dir}: no boot/boot.sh; is this the repository's context/?")
 
     def metadata(self, ctr: Container, spec: ImageSpec) -> Container:
         """Labels, ENV, ports, CMD: cheap, last, so a label change rebuilds nothing."""

@@ -134,8 +134,9 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
         python_source=cast(PythonSource, python_source),
         python_prefix=MINICONDA_PREFIX if python_source == "miniconda" else SYSTEM_PYTHON_PREFIX,
         miniconda=miniconda,
-        jupyter_requirements=(*table.pythons[python].jupyter, f"tensorboard{release.tensorboard}"),
+        jupyter_requirements=table.pythons[python].jupyter,
         tensorflow_requirement=f"{gpu.package}=={release.tf}",
+        tensorboard_requirement=f"tensorboard{release.tensorboard}",
         constraints=(f"numpy{numpy}", *(wheel.constraint for wheel in gpu.nvidia_wheels)),
         numpy_specifier=numpy,
         tag=primary_tag(

@@ -27,10 +27,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 import anyio
+
+if TYPE_CHECKING:
+    from ci.remote import RemoteSession
 
 LOG_ENV = "TFCI_DAGGER_LOG"  # set to 1: stream engine progress to stderr instead of a file
 LOG_DIR_ENV = "TFCI_LOG_DIR"  # where session logs go (default: $TMPDIR/tfimages-ci)
@@ -115,32 +118,43 @@ async def watch_engine(address: str, lost: list[str], cancel: anyio.CancelScope)
             return
 
 
-def run_session(body: Callable[[], Awaitable[int]], *, verbose: bool = False) -> int:
-    """Connect to the engine, run body, turn every session problem into one readable line."""
+def run_session(
+    body: Callable[[], Awaitable[int]], *, verbose: bool = False, remote: RemoteSession | None = None
+) -> int:
+    """Connect to the engine, run body, turn every session problem into one readable line.
+
+    `remote` (ci/remote.py) sets the engine address and the layer-cache imports/exports for this
+    session only; a cache export, which the engine runs when the session closes, is checked after.
+    """
     import dagger
 
+    from ci.remote import RemoteSession
+
+    remote = remote or RemoteSession()
     result: list[int] = []
     lost: list[str] = []
-    address = engine_address()
 
-    async def main(log: TextIO) -> int:
+    async def main(log: TextIO, address: str | None) -> int:
         config = dagger.Config(log_output=log, execute_timeout=None)
         async with dagger.connection(config), anyio.create_task_group() as group:
             if address is not None:
                 group.start_soon(watch_engine, address, lost, group.cancel_scope)
             result.append(await body())
+            await remote.mark()
             group.cancel_scope.cancel()
         return result[0]
 
-    with session_log(sys.stderr, verbose=verbose) as (log, log_path):
+    with remote.session_env(), session_log(sys.stderr, verbose=verbose) as (log, log_path):
         where = f"; engine progress log: {log_path}" if log_path is not None else ""
         try:
-            code = anyio.run(main, log)
+            code = anyio.run(main, log, engine_address())
         except Exception as exc:
             return _session_failure(_unwrap(exc), result, lost, where)
         if lost:
             print(_lost_line(lost[0], where), file=sys.stderr)
             return 1
+    if result and remote.exporting and not remote.report(sys.stdout) and code == 0:
+        code = 1  # the images are fine, but the cache export asked for did not happen
     if code != 0 and log_path is not None:
         print(f"engine progress log: {log_path}", file=sys.stderr)
     return code
@@ -180,7 +194,8 @@ def _session_failure(exc: Exception, result: list[int], lost: list[str], where: 
         return 1
     if isinstance(exc, dagger.ProvisionError):
         message = " ".join(str(exc).split())
-        print(f"error: cannot start the Dagger engine session: {message}{where}", file=sys.stderr)
+        what = "close (a cache export runs then)" if result else "start"
+        print(f"error: cannot {what} the Dagger engine session: {message}{where}", file=sys.stderr)
         return 1
     if result and isinstance(exc, dagger.DaggerError):
         print(f"warning: the engine session ended with an error after the run: {exc}", file=sys.stderr)

@@ -58,12 +58,15 @@ class ImageSpec:
     python_source: PythonSource
     python_prefix: str  # "/root/miniconda3" (miniconda) or "/opt/python" (system venv)
     miniconda: MinicondaInstaller | None  # required when python_source == "miniconda"
-    # pip requirement strings, installed in this order by separate layers:
-    jupyter_requirements: tuple[str, ...]  # jupyterlab, zh-CN pack, tensorboard, jupyterlab_pygments
+    # pip requirement strings, installed in this order by separate layers. The Jupyter layer's
+    # inputs depend on the Python only (pythons[X].jupyter), so images of one Python share it across
+    # TensorFlow releases; TensorBoard, pinned per release, is installed with TensorFlow.
+    jupyter_requirements: tuple[str, ...]  # jupyterlab, zh-CN language pack, jupyterlab_pygments
     tensorflow_requirement: (
         str  # "tensorflow==2.15.0", "tensorflow[and-cuda]==2.15.0", "tensorflow-gpu==1.15.5"
     )
-    constraints: tuple[str, ...]  # pip constraint lines applied to every pip layer, e.g. "numpy<2.0"
+    tensorboard_requirement: str  # TensorFlow's own TensorBoard pin, e.g. "tensorboard>=2.15,<2.16"
+    constraints: tuple[str, ...]  # pip constraints of the TensorFlow layer, e.g. "numpy>=1.23.5,<2.0.0"
     numpy_specifier: str  # the numpy specifier alone, e.g. "<2.0", for the version check
     tag: str  # primary tag, e.g. "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"
     aliases: tuple[str, ...]  # floating tags computed across the target set ("2.15-gpu", "latest-gpu", ...)

@@ -6,7 +6,7 @@ Usage (engine up, as root so the engine's state directory is readable):
 Why: a hosted CI runner has a fixed free disk, and the engine keeps every layer's snapshot, the
 package download caches and (for the report) an exported tarball. This measures what one image
 costs so the workflow's disk-freeing step is sized from a number, not a guess. "Cold" as in
-bench_rebuild: a nonce right after FROM makes every later layer run again; download caches are
+tests/bench/bench.py: a nonce right after FROM makes every later layer run again; download caches are
 whatever the engine has (empty on a fresh runner, so run it on a fresh engine for the full cost).
 Numbers only, no assertions; other builds on a shared engine add noise to the growth figure.
 """
@@ -26,8 +26,10 @@ import anyio
 from ci.oci import read_image
 from ci.report_write import human_size
 from ci.session import session_log
-from tests.bench.bench_rebuild import REPO, NoncedLayers, timed_build
+from tests.bench.bench import BenchLayers, ours
 from tests.e2e import specs
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def disk_usage(path: Path) -> int:
@@ -38,18 +40,17 @@ def disk_usage(path: Path) -> int:
 
 async def measure(variant: str, engine_root: Path) -> None:
     import dagger
-    from dagger import dag
 
     spec = specs.gpu_spec() if variant == "gpu" else specs.cpu_spec()
-    layers = NoncedLayers(specs.options(), REPO / "context", secrets.token_hex(6))
+    layers = BenchLayers(specs.options(), REPO / "context", secrets.token_hex(6))
     before = disk_usage(engine_root)
     with session_log(sys.stderr) as (log, _):
         async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
-            seconds = await timed_build(spec, layers)
+            started = time.monotonic()
+            await ours(spec, layers).sync()
+            seconds = time.monotonic() - started
             after_build = disk_usage(engine_root)
-            ctr = dag.container()
-            for _name, layer in layers.ordered():
-                ctr = layer(ctr, spec)
+            ctr = ours(spec, layers)
             with tempfile.TemporaryDirectory(prefix="tfci-bench-disk-") as tmp:
                 tarball = Path(tmp) / "image.tar"
                 started = time.monotonic()

@@ -93,6 +93,30 @@ async def test_image_config_carries_no_build_ca_and_the_runtime_contract(cpu_ima
         ]
     ).stdout()
     assert leftovers.strip() == "0", f"build leftovers or package caches in the image: {leftovers}"
+    # runtime_files sets modes and owner itself (no exec): scripts 0755, the rest 0644, all root.
+    modes = await cpu_image.with_exec(
+        [
+            "stat",
+            "-c",
+            "%a %u:%g %n",
+            "/init",
+            "/init/boot/boot.sh",
+            "/init/init/files/motd-hook.sh",
+            "/init/README.md",
+            "/etc/profile.d/tfimage.sh",
+            "/etc/ssh/sshd_config.d/tfimage.conf",
+            "/etc",
+        ]
+    ).stdout()
+    assert modes.split("\n")[:7] == [
+        "755 0:0 /init",
+        "755 0:0 /init/boot/boot.sh",
+        "755 0:0 /init/init/files/motd-hook.sh",
+        "644 0:0 /init/README.md",
+        "644 0:0 /etc/profile.d/tfimage.sh",
+        "644 0:0 /etc/ssh/sshd_config.d/tfimage.conf",
+        "755 0:0 /etc",
+    ], modes
 
 
 async def test_checks_fail_on_a_broken_image(cpu_image: Any) -> None:
@@ -146,10 +170,10 @@ async def test_editing_context_rebuilds_only_the_top_layers(dagger_client: Any, 
 
     old, new = layer_digests(tmp_path / "before.tar"), layer_digests(tmp_path / "after.tar")
     assert len(old) == len(new)
-    # runtime_files adds three layers (contract.env, the /init copy and its `init.py --build` exec);
-    # metadata adds none. Only the last two change when context/ does.
-    assert old[:-2] == new[:-2], "a layer below context/ changed: TensorFlow or Python was rebuilt"
-    assert old[-2] != new[-2]
+    # The edited file (boot/boot.sh) is only in runtime_files: one layer (one file operation, no
+    # exec); metadata adds none. Everything below it, system_files included, is reused.
+    assert old[:-1] == new[:-1], "a layer below context/ changed: TensorFlow or Python was rebuilt"
+    assert old[-1] != new[-1]
     assert "e2e edit" in await after.file("/init/boot/boot.sh").contents()
     assert "e2e edit" not in await before.file("/init/boot/boot.sh").contents()
 

@@ -12,7 +12,7 @@ import hashlib
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -76,21 +76,33 @@ def test_context_is_copied_after_tensorflow_is_installed(
     tf_exec = next(
         i
         for i, (n, a, _) in enumerate(rec.calls)
-        if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0]
+        if n == "with_exec" and f"set -- {cpu_spec.tensorflow_requirement} " in " ".join(a[0])
     )
     python_exec = next(
         i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "venv" in " ".join(a[0])
     )
-    context_copy = next(
-        i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/init"
-    )
-    assert python_exec < tf_exec < context_copy
-    # Nothing after the context copy installs anything: only the chmod/install exec and metadata.
-    later_execs = [" ".join(a[0]) for n, a, _ in rec.calls[context_copy:] if n == "with_exec"]
-    assert len(later_execs) == 1
-    assert " -m pip " not in later_execs[0]
-    assert "apt-get" not in later_execs[0]
+    copies = [i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/"]
+    assert len(copies) == 2, "system_files (init/, profile.d/, ssh/) and runtime_files (all of context/)"
+    context_copy = copies[-1]
+    assert python_exec < tf_exec < copies[0] < context_copy
+    # Nothing after the last context copy runs anything: it is one file operation, then metadata.
+    assert not [a for n, a, _ in rec.calls[context_copy:] if n == "with_exec"]
     assert names[-1] == "with_default_args"
+
+
+def test_context_files_skip_dot_files_and_bytecode(tmp_path: Path) -> None:
+    (tmp_path / "boot" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "boot" / "boot.sh").write_text("#!/bin/sh\n")
+    (tmp_path / "boot" / "__pycache__" / "x.pyc").write_bytes(b"")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("")
+    (tmp_path / "a.pyc").write_bytes(b"")
+    (tmp_path / ".hidden").write_text("")
+    (tmp_path / "README.md").write_text("")
+    assert layers.context_files(tmp_path) == ["README.md", "boot/boot.sh"]
+    repo_files = layers.context_files(layers.CONTEXT_DIR)
+    assert "boot/boot.sh" in repo_files
+    assert "profile.d/tfimage.sh" in repo_files
 
 
 def test_build_ca_is_removed_after_every_exec_that_uses_it(
@@ -132,6 +144,8 @@ def test_pip_layers_use_constraints_and_apt_uses_no_recommends(
     pip = [e for e in execs if " -m pip install " in e]
     assert len(pip) == 2
     assert all(f"--constraint {layers.CONSTRAINTS}" in e for e in pip)
+    # Both resolve through the wheelhouse in the pip cache volume and install offline from it.
+    assert all("pip wheel --wheel-dir" in e and "pip install --no-index" in e for e in pip)
     apt = next(e for e in execs if "apt-get" in e)
     assert "--no-install-recommends" in apt
     assert "python3-venv" in apt
@@ -152,9 +166,11 @@ def test_gpu_pip_image_puts_nvcc_on_path(table: Table) -> None:
     )
     assert layers.image_path(spec).endswith("site-packages/nvidia/cuda_nvcc/bin")
     execs = record(spec, BuildOptions()).execs()
-    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)
+    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)  # shlex-quoted in the script
     # 2.15.0's extra pins TensorRT wheels only NVIDIA's index serves; only the TF layer uses it.
-    assert "--extra-index-url https://pypi.nvidia.com tensorflow[and-cuda]==2.15.0" in tf_exec
+    assert "set -- 'tensorflow[and-cuda]==2.15.0'" in tf_exec
+    assert "pip wheel --wheel-dir" in tf_exec
+    assert "--extra-index-url https://pypi.nvidia.com" in tf_exec
     assert sum("pypi.nvidia.com" in e for e in execs) == 1
     newer = resolve(table, dataclasses.replace(BuildRequest(tf="2.15.1", variant="gpu", cuda_source="pip")))
     assert newer.pip_extra_indexes == ()
@@ -288,22 +304,36 @@ def test_mirror_urls_with_credentials_reach_the_engine_only_as_secrets(cpu_spec:
     assert ("PIP_EXTRA_INDEX_URL", "https://extra.example/simple") in env  # no credentials: plain
 
 
-def test_runtime_files_write_the_contract_then_context_then_install(cpu_spec: ImageSpec) -> None:
-    """contract.env comes from ci/contract.py (not a copy in context/), in the cheap late layer."""
+def test_system_files_write_the_contract_then_install_then_runtime_files_copy(cpu_spec: ImageSpec) -> None:
+    """contract.env comes from ci/contract.py (not a copy in context/); `init.py --build` runs in
+    system_files, after TensorFlow; runtime_files is a copy alone (no exec)."""
     rec = record(cpu_spec, BuildOptions())
     new_file = next(i for i, (n, a, _) in enumerate(rec.calls) if n == "with_new_file")
     _, args, kwargs = rec.calls[new_file]
     assert args == (contract.CONTRACT_ENV_FILE, contract.contract_env_file(cpu_spec.python_prefix))
     assert kwargs == {"permissions": 0o644}
-    copy = next(i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/init")
+    copies = [i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/"]
     tf_exec = next(
         i
         for i, (n, a, _) in enumerate(rec.calls)
-        if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0][-1]
+        if n == "with_exec" and f"set -- {cpu_spec.tensorflow_requirement} " in " ".join(a[0])
     )
-    assert tf_exec < new_file < copy
-    install = next(i for i, (n, _, _) in enumerate(rec.calls) if n == "with_exec" and i > copy)
+    assert tf_exec < new_file < copies[0] < copies[1]
+    install = next(i for i, (n, _, _) in enumerate(rec.calls) if n == "with_exec" and i > copies[0])
+    assert install < copies[1]
     assert f"{cpu_spec.python_prefix}/bin/python /init/init/init.py --build" in rec.calls[install][1][0][-1]
+
+
+def test_system_files_carry_only_what_init_build_reads(tmp_path: Path) -> None:
+    """Editing boot.sh (or the supervisor / Jupyter configs) must not rebuild system_files."""
+    full = layers.runtime_tree(layers.CONTEXT_DIR, tmp_path)
+    system = layers.runtime_tree(layers.CONTEXT_DIR, tmp_path, only=layers.SYSTEM_CONTEXT)
+    in_system = {p.relative_to(system).as_posix() for p in system.rglob("*") if p.is_file()}
+    in_full = {p.relative_to(full).as_posix() for p in full.rglob("*") if p.is_file()}
+    assert in_system < in_full
+    assert "init/init/init.py" in in_system
+    assert "init/boot/boot.sh" in in_full - in_system
+    assert all(p.startswith(tuple(f"init/{d}" for d in layers.SYSTEM_CONTEXT)) for p in in_system)
 
 
 def test_sshd_layer_leaves_the_configuration_to_the_version_aware_generator(cpu_spec: ImageSpec) -> None:
@@ -325,3 +355,87 @@ def test_metadata_comes_from_the_contract(cpu_spec: ImageSpec) -> None:
     assert ports == [(s.port, s.description) for s in contract.SERVICES]
     assert ("with_workdir", (contract.WORKDIR,), {}) in rec.calls
     assert rec.calls[-1] == ("with_default_args", (["bash", contract.BOOT_SCRIPT],), {})
+
+
+def test_jupyter_layer_depends_on_the_python_only(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images of one Python share the Jupyter layer across TensorFlow releases: its exec and its
+    mounted constraints are identical, while the TensorFlow layers differ."""
+    mounted: list[str] = []
+    real = layers.constraints_text
+
+    def recording(lines: Any) -> str:
+        mounted.append(real(lines))
+        return mounted[-1]
+
+    monkeypatch.setattr(layers, "constraints_text", recording)
+    jupyter: list[tuple[str, str]] = []
+    tensorflow: list[tuple[str, str]] = []
+    for tf in ("2.14.1", "2.15.0", "2.16.2"):
+        spec = resolve(table, BuildRequest(tf=tf, python="3.11", variant="cpu", os="debian12"))
+        lay = Layers(BuildOptions(ca_bundle=HOST_CA))
+        for layer, seen in ((lay.jupyter, jupyter), (lay.tensorflow, tensorflow)):
+            rec = Recorder()
+            layer(cast(Any, rec), spec)
+            seen.append((rec.execs()[-1], mounted.pop()))
+    assert jupyter[0] == jupyter[1] == jupyter[2]
+    assert jupyter[0][1] == "", "no TensorFlow constraint may reach the Jupyter layer"
+    assert "tensorboard" not in jupyter[0][0]
+    assert len({tf_exec for tf_exec, _ in tensorflow}) == 3
+    assert tensorflow[1][1] == "numpy>=1.23.5,<2.0.0\n"
+
+
+def test_tensorflow_layer_names_tensorboard_and_every_constrained_package(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12"))
+    assert layers.tensorflow_requirements(spec) == [
+        spec.tensorflow_requirement,
+        "tensorboard>=2.15,<2.16",
+        "numpy",
+    ]
+    odd = dataclasses.replace(
+        spec, constraints=("numpy<2", "protobuf [x] >=3; python_version<'4'", "numpy>1")
+    )
+    assert layers.tensorflow_requirements(odd)[2:] == ["numpy", "protobuf"]
+
+
+def test_pip_report_lines_are_parsed() -> None:
+    log = (
+        "12 : | [tfci-pip] wheels: 37 reused, 2 new (1234 bytes)\n"
+        "junk\n"
+        "13 : | [tfci-pip] wheels: 0 reused, 40 new (99 bytes)\n"
+    )
+    assert layers.parse_pip_reports(log) == [(37, 2, 1234), (0, 40, 99)]
+
+
+def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
+    """The runtime layer depends on content only: not on the checkout's umask, modes or clock."""
+    context = tmp_path / "context"
+    (context / "boot").mkdir(parents=True)
+    (context / "profile.d").mkdir()
+    (context / "boot" / "boot.sh").write_text("#!/bin/sh\n")
+    (context / "boot" / "boot.sh").chmod(0o664)  # a umask-002 checkout
+    (context / "profile.d" / "tfimage.sh").write_text("export X=1\n")
+    (context / "notes.txt").write_text("n\n")
+    (context / "notes.txt").chmod(0o777)
+    cache = tmp_path / "cache"
+    tree = layers.runtime_tree(context, cache)
+    modes = {p.relative_to(tree).as_posix(): p.stat().st_mode & 0o777 for p in tree.rglob("*")}
+    assert modes == {
+        "init": 0o755,
+        "init/boot": 0o755,
+        "init/boot/boot.sh": 0o755,
+        "init/notes.txt": 0o644,
+        "init/profile.d": 0o755,
+        "init/profile.d/tfimage.sh": 0o755,
+    }
+    assert {int(p.stat().st_mtime) for p in tree.rglob("*")} == {layers.RUNTIME_MTIME}
+    assert (tree / "init/profile.d/tfimage.sh").read_text() == "export X=1\n"
+    (context / "notes.txt").chmod(0o600)
+    assert layers.runtime_tree(context, cache) == tree  # same content: the same tree, reused
+    stale = cache / "runtime-0000"
+    stale.mkdir()
+    os.utime(stale, (0, 0))  # unused for decades: pruned when the next new tree is made
+    (context / "boot" / "boot.sh").write_text("#!/bin/sh\necho edited\n")
+    edited = layers.runtime_tree(context, cache)
+    assert edited != tree
+    assert "edited" in (edited / "init/boot/boot.sh").read_text()
+    assert sorted(p.name for p in cache.iterdir()) == sorted([tree.name, edited.name])  # no staging left

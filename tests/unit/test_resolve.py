@@ -50,7 +50,8 @@ def test_every_release_python_variant_resolves_or_is_refused_with_its_reason(tab
         pins = tuple(f"{w.dist}=={w.version}" for w in spec.nvidia_wheels)
         assert spec.constraints == (f"numpy{spec.numpy_specifier}", *pins)
         assert bool(pins) == (spec.cuda_source == "pip")
-        assert any(r.startswith("tensorboard") for r in spec.jupyter_requirements)
+        assert spec.tensorboard_requirement == f"tensorboard{row.tensorboard}"
+        assert spec.jupyter_requirements == table.pythons[request.python].jupyter
         if spec.is_gpu:
             assert spec.cuda_version
             assert spec.cudnn_version
@@ -181,7 +182,7 @@ def test_pip_cuda_specs_pin_every_nvidia_wheel_as_a_constraint(table: Table) -> 
     assert "nvidia-cuda-nvcc-cu12==12.5.82" in spec.constraints
     assert len(spec.nvidia_wheels) == 12
     # ci.layers mounts exactly these lines as the constraints file of every pip layer.
-    assert "nvidia-cudnn-cu12==9.3.0.75\n" in constraints_text(spec)
+    assert "nvidia-cudnn-cu12==9.3.0.75\n" in constraints_text(spec.constraints)
     labels = dict(spec.labels)
     assert labels["io.tfimages.pip.nvidia-cudnn-cu12"] == "9.3.0.75"
     assert "CUDA runtime 12.5.82, cuDNN 9.3.0.75" in labels["org.opencontainers.image.description"]

@@ -1,0 +1,86 @@
+"""Layers shared across machines: a fresh engine imports what another engine exported.
+
+Two fresh engine instances stand for two CI runners (tests/infra/engines.py). The first builds the
+CPU image from nothing and exports its layers to the local registry (`--cache-to REPO`: one ref per
+image); the second, with an empty state of its own, imports them (`--cache-from REPO`) and must not
+re-run any layer below runtime_files: the engine's own progress log says CACHED for each of them.
+The same second run also exports to a registry that is not there, which the build must report
+(exit 1, "cache export FAILED") although the engine only logs it. Times are printed; the target
+(the fresh engine's rebuild <= 0.4x the cold build) is checked by `python -m tests.bench.bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Infra
+from tests.e2e import specs
+from tests.e2e.progress import layer_statuses
+from tests.infra.engines import EngineInstance, destroy_engine
+
+pytestmark = [pytest.mark.engine]
+
+REPO = Path(__file__).resolve().parents[2]
+BELOW_RUNTIME_FILES = ("os_packages", "timezone", "locale", "sshd", "python", "jupyter", "tensorflow")
+
+
+def _build(engine: EngineInstance, *flags: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            *(sys.executable, str(REPO / "ci" / "main.py"), "build", *specs.CPU_CLI_ARGS),
+            *("--ca-cert", str(specs.HOST_CA), "--skip-service-checks", "--log"),
+            *("--engine", engine.runner_host, *flags),
+        ],
+        cwd=REPO,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=2400,
+        check=False,
+    )
+    return done, time.monotonic() - started
+
+
+def _built_in(stdout: str) -> int:
+    found = re.search(r"built in (\d+)s", stdout)
+    assert found, stdout
+    return int(found.group(1))
+
+
+def test_a_fresh_engine_reuses_the_layers_another_engine_exported(
+    infra: Infra, fresh_engine: Callable[..., EngineInstance]
+) -> None:
+    repo = f"{infra.registry}/tfci-e2e/layer-cache"
+    tag = specs.cpu_spec().tag
+
+    first = fresh_engine("cache-a")
+    cold, cold_wall = _build(first, "--cache-to", repo)
+    assert cold.returncode == 0, cold.stdout + cold.stderr[-3000:]
+    assert f"cache export: type=registry {repo}:{tag} written" in cold.stdout, cold.stdout
+    destroy_engine(first.name)  # the second machine shares nothing with the first but the registry
+
+    second = fresh_engine("cache-b")
+    unreachable = "127.0.0.1:1/tfci-e2e/nowhere"
+    warm, warm_wall = _build(second, "--cache-from", repo, "--cache-to", unreachable)
+    print(
+        f"\n[e2e] {tag}: cold build on a fresh engine {_built_in(cold.stdout)}s "
+        f"(whole run with checks and export {cold_wall:.0f}s); fresh engine importing the registry "
+        f"cache {_built_in(warm.stdout)}s (whole run {warm_wall:.0f}s)"
+    )
+    statuses = layer_statuses(warm.stderr)
+    for layer in BELOW_RUNTIME_FILES:
+        assert statuses[layer], f"no {layer} exec in the second engine's progress log"
+        assert set(statuses[layer]) == {"CACHED"}, f"{layer} re-ran on the second engine: {statuses[layer]}"
+    # The images are fine, but the export asked for did not happen: reported, and the build fails.
+    assert "all 1 image(s) passed" in warm.stdout, warm.stdout
+    assert f"cache export FAILED: type=registry {unreachable}:{tag}" in warm.stdout, warm.stdout
+    assert warm.returncode == 1
