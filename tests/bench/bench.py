@@ -295,12 +295,8 @@ class Bench:
         a = start_engine(self.args.engine_a)
         try:
             tag = self.spec.tag
-            export_ours = from_flags(
-                engine=a.runner_host, cache_to=[f"{self.cache_ref}:ours-{n0}"], specs=one
-            )
-            export_guide = from_flags(
-                engine=a.runner_host, cache_to=[f"{self.cache_ref}:guide-{n0}"], specs=one
-            )
+            export_ours = from_flags(engine=a.runner_host, cache_to=[f"{self.cache_ref}:ours"], specs=one)
+            export_guide = from_flags(engine=a.runner_host, cache_to=[f"{self.cache_ref}:guide"], specs=one)
             m_ours, close_ours = await self.build_ours(
                 a, "true-cold-ours", BenchLayers(self.options, self.context, n0), one, remote=export_ours
             )
@@ -361,10 +357,8 @@ class Bench:
 
         b = start_engine(self.args.engine_b)
         try:
-            imp_ours = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:ours-{n0}"], specs=one)
-            imp_guide = from_flags(
-                engine=b.runner_host, cache_from=[f"{self.cache_ref}:guide-{n0}"], specs=one
-            )
+            imp_ours = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:ours"], specs=one)
+            imp_guide = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:guide"], specs=one)
             m_ours, _ = await self.build_ours(
                 b,
                 "registry-cache-ours",
