@@ -49,7 +49,7 @@ from ci.spec import ImageSpec
 from ci.table import load_table
 from tests.e2e import specs
 from tests.e2e.oci import layer_sizes
-from tests.e2e.progress import layer_statuses, strip_ansi
+from tests.e2e.progress import LAYER_EXEC_MARKERS, layers_run, strip_ansi
 from tests.infra.engines import EngineInstance, bridge_tx_bytes, destroy_engine, start_engine
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = Path(__file__).resolve().parent / "seed-order.Dockerfile"
 STACK = REPO / "tests" / "infra" / "stack.sh"
 THREE_TF = ("2.14.1", "2.15.0", "2.16.2")
+LAYER_NAMES = tuple(dict.fromkeys(name for name, _ in LAYER_EXEC_MARKERS))  # layers that run a command
 MAIN_TF = "2.15.0"
 EXTRA_OS_PACKAGE = "less"  # the "early input" edit: one more OS package
 # Package caches an image should not carry (bytes of regular files under each).
@@ -146,7 +147,7 @@ class Measure:
     downloaded: int  # bytes into the engine instance's bridge
     pip_reused: int = 0
     pip_new: int = 0
-    cached_layers: list[str] = field(default_factory=list)
+    layers_run: list[str] = field(default_factory=list)  # layer commands the engine really ran
 
 
 @dataclass
@@ -208,6 +209,7 @@ class Bench:
 
         remote = remote or from_flags(engine=engine.runner_host)
         log_path = self.logs / f"{name}.log"
+        engine_log_start = engine.log.stat().st_size
         closed = 0.0
         with remote.session_env(), log_path.open("w") as log:
             async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
@@ -219,15 +221,16 @@ class Bench:
                 await remote.mark()
                 closing = time.monotonic()
             closed = time.monotonic() - closing
-        text = strip_ansi(log_path.read_text())
-        reports = parse_pip_reports(text)
-        statuses = layer_statuses(text)
+        reports = parse_pip_reports(strip_ansi(log_path.read_text()))
+        with engine.log.open("rb") as engine_log:
+            engine_log.seek(engine_log_start)
+            ran = layers_run(engine_log.read().decode(errors="replace"))
         measure = Measure(
             seconds=seconds,
             downloaded=downloaded,
             pip_reused=sum(r for r, _, _ in reports),
             pip_new=sum(n for _, n, _ in reports),
-            cached_layers=[k for k, v in statuses.items() if v and set(v) == {"CACHED"}],
+            layers_run=[layer for layer, count in ran.items() if count],
         )
         if remote.exporting:
             remote.report(sys.stderr)
@@ -292,12 +295,8 @@ class Bench:
         a = start_engine(self.args.engine_a)
         try:
             tag = self.spec.tag
-            export_ours = from_flags(
-                engine=a.runner_host, cache_to=[f"{self.cache_ref}:ours-{n0}"], specs=one
-            )
-            export_guide = from_flags(
-                engine=a.runner_host, cache_to=[f"{self.cache_ref}:guide-{n0}"], specs=one
-            )
+            export_ours = from_flags(engine=a.runner_host, cache_to=[f"{self.cache_ref}:ours"], specs=one)
+            export_guide = from_flags(engine=a.runner_host, cache_to=[f"{self.cache_ref}:guide"], specs=one)
             m_ours, close_ours = await self.build_ours(
                 a, "true-cold-ours", BenchLayers(self.options, self.context, n0), one, remote=export_ours
             )
@@ -358,10 +357,8 @@ class Bench:
 
         b = start_engine(self.args.engine_b)
         try:
-            imp_ours = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:ours-{n0}"], specs=one)
-            imp_guide = from_flags(
-                engine=b.runner_host, cache_from=[f"{self.cache_ref}:guide-{n0}"], specs=one
-            )
+            imp_ours = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:ours"], specs=one)
+            imp_guide = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:guide"], specs=one)
             m_ours, _ = await self.build_ours(
                 b,
                 "registry-cache-ours",
@@ -489,7 +486,7 @@ def render(data: dict[str, Any]) -> str:
     ]
     head = (
         f"{'step':<62} {'layers':>9} {'guide':>9} {'guide/ours':>10}  "
-        f"{'downloaded (layers / guide)':<28} pip wheels reused/new"
+        f"{'downloaded (layers / guide)':<28} {'pip wheels':<10} layer commands run"
     )
     lines += [head, "-" * len(head)]
     for row in data["rows"]:
@@ -497,9 +494,10 @@ def render(data: dict[str, Any]) -> str:
         ratio = f"{g['seconds'] / o['seconds']:.1f}x" if o and g and o["seconds"] > 0 else "-"
         down = f"{_mb(o['downloaded'])} / {_mb(g['downloaded'])}" if o and g else "-"
         pip = f"{o['pip_reused']}/{o['pip_new']}" if o else "-"
+        ran = f"{len(o['layers_run'])} of {len(LAYER_NAMES)}" if o else "-"
         lines.append(
             f"{row['label']:<62} {o['seconds'] if o else 0:>8.1f}s {g['seconds'] if g else 0:>8.1f}s "
-            f"{ratio:>10}  {down:<28} {pip}"
+            f"{ratio:>10}  {down:<28} {pip:<10} {ran}"
         )
     one = next(r for r in data["rows"] if r["key"] == "one image")
     three = next(r for r in data["rows"] if r["key"] == "three versions")

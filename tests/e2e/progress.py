@@ -1,8 +1,11 @@
-"""Read the engine's progress output (the Dagger CLI's plain log): which layer execs ran or were CACHED.
+"""Which layer execs really ran: from the engine's own log, and from the session's progress log.
 
-Why from the progress log: it is what the engine itself reports per operation ("Container.withExec
-CACHED" vs "DONE"), so a test can prove that layers were reused without timing anything. Used by
-the cross-engine cache test and the benchmark.
+Why the engine log is the proof: the engine logs `msg="container done" args="[/.init ...]"` for
+every command it actually runs (tests/infra engines log at debug level), so a layer whose command
+is absent there was reused, whatever the client saw. The progress log's per-call label
+("Container.withExec CACHED" / "DONE") is only what the client's call cache saw: a call answered
+from an imported remote cache may read "DONE [0.0s]" although nothing ran. Used by the
+cross-engine cache test and the benchmark.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXEC = re.compile(r"^(\d+)\s*: [┆ ]*withExec (.*)$")
 _STATUS = re.compile(r"^(\d+)\s*: [┆ ]*Container\.withExec (CACHED|DONE|ERROR|CANCELED)\b")
+_RAN = re.compile(r'msg="container done" args="(.*?)" call_id=')
 
 # A distinctive piece of each layer's exec (ci/layers.py), in layer order.
 LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
@@ -23,8 +27,7 @@ LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
     ("python", "bash /tmp/miniconda.sh -b -p"),  # Miniconda
     ("jupyter", "set -- jupyterlab"),
     ("tensorflow", "set -- tensorflow"),
-    ("runtime_files", "find /init -type d"),
-)
+)  # runtime_files runs no command (ci/layers.py): it is a file copy
 
 
 def strip_ansi(text: str) -> str:
@@ -52,3 +55,19 @@ def layer_statuses(log: str) -> dict[str, list[str]]:
                 found[name].append(state)
                 break
     return found
+
+
+def commands_run(engine_log: str) -> list[str]:
+    """The args of every command the engine ran, from its log (escaped as the log writes them)."""
+    return [m.group(1) for m in _RAN.finditer(engine_log)]
+
+
+def layers_run(engine_log: str) -> dict[str, int]:
+    """Layer name -> how many times the engine ran that layer's command (0: reused)."""
+    counts = {name: 0 for name, _ in LAYER_EXEC_MARKERS}
+    for args in commands_run(engine_log):
+        for name, marker in LAYER_EXEC_MARKERS:
+            if marker in args:
+                counts[name] += 1
+                break
+    return counts
