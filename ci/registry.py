@@ -173,7 +173,10 @@ def _skopeo_message(stderr: str) -> str:
     text = messages[-1] if messages else (stderr.strip().splitlines() or ["(no output)"])[-1]
     text = text.replace("\\n", " ").replace('\\"', '"')
     text = re.sub(r'^Error parsing image name "[^"]*": ', "", text)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    if "server gave HTTP response to HTTPS client" in text:
+        text += " (a plain-HTTP registry: name it with --plain-http HOST:PORT)"
+    return text
 
 
 @dataclass(frozen=True)

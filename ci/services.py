@@ -633,8 +633,16 @@ async def check_hanging_init_script(r: Restart) -> CheckResult:
     """An init-script URL that never answers: the services are up while it still hangs."""
     name = "a hanging remote init script does not hold up the services"
     program = contract.REMOTE_INIT_PROGRAM
+    # sshd answers a second before supervisord calls it RUNNING (startsecs): poll the status briefly.
     out = await r.second.sh(
-        _wait_for_ssh(KEY_SSH) + f"{KEY_SSH} '{SUPERVISORCTL} status {program} {contract.SSH.name}' 2>&1"
+        _wait_for_ssh(KEY_SSH)
+        + f"""for i in $(seq 10); do
+  status=$({KEY_SSH} '{SUPERVISORCTL} status {program} {contract.SSH.name}' 2>&1)
+  printf '%s\\n' "$status" | grep -Eq '^{contract.SSH.name}[[:space:]]+RUNNING' && break
+  sleep 1
+done
+printf '%s\\n' "$status"
+"""
     )
     log = await _boot_log(r)
     status = _clean(out.stdout)
@@ -648,7 +656,7 @@ async def check_hanging_init_script(r: Restart) -> CheckResult:
         if sshd_up is None or gave_up is None or sshd_up > gave_up or "took over" not in log:
             problems.append(f"{program} neither hangs nor gave up after sshd was up: {tail(status, 2)}")
     if not re.search(rf"^{re.escape(contract.SSH.name)}\s+RUNNING", status, re.MULTILINE):
-        problems.append("sshd is not RUNNING")
+        problems.append(f"sshd is not RUNNING: {tail(status, 2)}")
     if started is None:
         problems.append("boot did not reach supervisord")
     elif any("remote init script" in line for line in lines[:started]):

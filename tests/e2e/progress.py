@@ -27,6 +27,7 @@ LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
     ("python", "bash /tmp/miniconda.sh -b -p"),  # Miniconda
     ("jupyter", "set -- jupyterlab"),
     ("tensorflow", "set -- tensorflow"),
+    ("system_files", "/init/init/init.py --build"),
 )  # runtime_files runs no command (ci/layers.py): it is a file copy
 
 

@@ -30,7 +30,9 @@ from tests.infra.engines import EngineInstance, destroy_engine
 pytestmark = [pytest.mark.engine]
 
 REPO = Path(__file__).resolve().parents[2]
-BELOW_RUNTIME_FILES = ("os_packages", "timezone", "locale", "sshd", "python", "jupyter", "tensorflow")
+BELOW_RUNTIME_FILES = (
+    "os_packages", "timezone", "locale", "sshd", "python", "jupyter", "tensorflow", "system_files",
+)  # fmt: skip
 
 
 def _build(engine: EngineInstance, *flags: str) -> tuple[subprocess.CompletedProcess[str], float]:

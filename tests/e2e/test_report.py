@@ -40,7 +40,7 @@ def test_build_and_test_write_reports_with_sizes_layers_versions_and_sbom(
     out = tmp_path / "reports"
     done = cli(
         "build", *specs.CPU_CLI_ARGS, "--ca-cert", str(infra.ca_bundle), "--skip-service-checks",
-        "--report-dir", str(out), "--publish", repository,
+        "--report-dir", str(out), "--publish", repository, "--plain-http", infra.registry,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"reports: {out / 'index.json'}" in done.stdout

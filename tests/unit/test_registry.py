@@ -116,3 +116,14 @@ def test_skopeo_errors_become_one_line() -> None:
         "unauthorized: authentication required"
     )
     assert _skopeo_message("plain failure\n") == "plain failure"
+
+
+def test_a_plain_http_registry_error_names_the_flag() -> None:
+    stderr = (
+        'time="x" level=fatal msg="pinging container registry 127.0.0.1:5000: '
+        'Get \\"https://127.0.0.1:5000/v2/\\": '
+        'http: server gave HTTP response to HTTPS client"\n'
+    )
+    message = _skopeo_message(stderr)
+    assert message.startswith("pinging container registry 127.0.0.1:5000")
+    assert message.endswith("(a plain-HTTP registry: name it with --plain-http HOST:PORT)")
