@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from ci.layers import LAYER_ORDER
@@ -89,7 +90,8 @@ def test_build_and_test_write_reports_with_sizes_layers_versions_and_sbom(
     dpkg = {p["name"] for p in packages["dpkg"]}
     assert {"openssh-server", "locales", "supervisor", "tzdata", "python3"} <= dpkg
     pip = {p["name"].lower(): p["version"] for p in packages["pip"]}
-    assert pip["tensorflow"] == spec.tf_version
+    tf_dist = Requirement(spec.tensorflow_requirement).name  # tensorflow-cpu for CPU images
+    assert pip[tf_dist] == spec.tf_version
     assert "jupyterlab" in pip
     assert "tensorboard" in pip
 
@@ -104,7 +106,7 @@ def test_build_and_test_write_reports_with_sizes_layers_versions_and_sbom(
     sbom = json.loads(sbom_text)
     purls = {c["purl"] for c in sbom["components"]}
     assert len(purls) == len(dpkg) + len(pip)
-    assert f"pkg:pypi/tensorflow@{spec.tf_version}" in purls
+    assert f"pkg:pypi/{tf_dist}@{spec.tf_version}" in purls
     assert any(p.startswith("pkg:deb/debian/openssh-server@") and "distro=debian-12" in p for p in purls)
     assert sbom["metadata"]["component"]["version"] == spec.tag
 
