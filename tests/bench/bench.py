@@ -237,6 +237,31 @@ class Bench:
         print(f"[bench] {name}: {seconds:.1f}s, {_mb(downloaded)} downloaded", file=sys.stderr, flush=True)
         return result, measure, closed
 
+    async def _build_all(
+        self,
+        engine: EngineInstance,
+        name: str,
+        image: Callable[[ImageSpec], Any],
+        specs_: Sequence[ImageSpec],
+        materialize: bool,
+        **kw: Any,
+    ) -> tuple[Measure, float]:
+        """Build every spec's image concurrently in one session (as `build --jobs N` would)."""
+
+        async def body() -> list[Any]:
+            results: list[Any] = [None] * len(specs_)
+
+            async def one(i: int, spec: ImageSpec) -> None:
+                results[i] = await _done(image(spec), materialize)
+
+            async with anyio.create_task_group() as group:
+                for i, spec in enumerate(specs_):
+                    group.start_soon(one, i, spec)
+            return results
+
+        _, measure, closed = await self.session(engine, name, body, **kw)
+        return measure, closed
+
     async def build_ours(
         self,
         engine: EngineInstance,
@@ -246,19 +271,7 @@ class Bench:
         materialize: bool = False,
         **kw: Any,
     ) -> tuple[Measure, float]:
-        async def body() -> list[Any]:
-            results: list[Any] = [None] * len(specs_)
-
-            async def one(i: int, spec: ImageSpec) -> None:
-                results[i] = await _done(ours(spec, layers), materialize)
-
-            async with anyio.create_task_group() as group:
-                for i, spec in enumerate(specs_):
-                    group.start_soon(one, i, spec)
-            return results
-
-        _, measure, closed = await self.session(engine, name, body, **kw)
-        return measure, closed
+        return await self._build_all(engine, name, lambda spec: ours(spec, layers), specs_, materialize, **kw)
 
     async def build_guide(
         self,
@@ -271,19 +284,10 @@ class Bench:
         materialize: bool = False,
         **kw: Any,
     ) -> tuple[Measure, float]:
-        async def body() -> list[Any]:
-            results: list[Any] = [None] * len(specs_)
+        def image(spec: ImageSpec) -> Any:
+            return guide(spec, context, nonce, extra)
 
-            async def one(i: int, spec: ImageSpec) -> None:
-                results[i] = await _done(guide(spec, context, nonce, extra), materialize)
-
-            async with anyio.create_task_group() as group:
-                for i, spec in enumerate(specs_):
-                    group.start_soon(one, i, spec)
-            return results
-
-        _, measure, closed = await self.session(engine, name, body, **kw)
-        return measure, closed
+        return await self._build_all(engine, name, image, specs_, materialize, **kw)
 
     def row(self, key: str, label: str, ours_m: Measure | None, guide_m: Measure | None) -> None:
         self.rows.append(Row(key, label, ours_m, guide_m))

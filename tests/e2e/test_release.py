@@ -236,6 +236,11 @@ def _alias_target() -> ImageSpec:
     )
 
 
+def _selectors(spec: ImageSpec) -> list[str]:
+    """The CLI selectors that name exactly this target."""
+    return ["--tf", spec.tf_version, "--python", spec.python_version, "--variant", "cpu", "--os", spec.os_id]
+
+
 def _stage_small_image(infra: Infra, repository: str, tag: str) -> str:
     """A small stand-in under a real tag (promotion does not look inside): debian from the mirror."""
     with registries(infra) as client:
@@ -250,16 +255,7 @@ def test_promote_on_plain_registries_moves_aliases(infra: Infra, tmp_path: Path)
     run = secrets.token_hex(4)
     staging, release = f"{infra.registry}/tfci/staging-{run}", f"{infra.registry}/tfci/release-{run}"
     digest = _stage_small_image(infra, staging, spec.tag)
-    selectors = [
-        "--tf",
-        spec.tf_version,
-        "--python",
-        spec.python_version,
-        "--variant",
-        "cpu",
-        "--os",
-        spec.os_id,
-    ]
+    selectors = _selectors(spec)
     done = cli(
         "promote", *selectors, "--from", staging, "--to", release, "--plain-http", infra.registry,
         "--journal", str(tmp_path / "j.json"),
@@ -279,16 +275,7 @@ def test_a_failure_on_the_third_tag_is_journaled_and_a_rerun_completes(infra: In
     staging = f"{infra.registry}/tfci/staging-{run}"
     release = f"{infra.release_front}/tfci-e2e/faulty-{run}"
     digest = _stage_small_image(infra, staging, spec.tag)
-    selectors = [
-        "--tf",
-        spec.tf_version,
-        "--python",
-        spec.python_version,
-        "--variant",
-        "cpu",
-        "--os",
-        spec.os_id,
-    ]
+    selectors = _selectors(spec)
     journal = tmp_path / "journal.json"
     args = (
         "promote", *selectors, "--from", staging, "--to", release, "--plain-http", infra.registry,
