@@ -50,7 +50,7 @@ from ci.table import load_table
 from tests.e2e import specs
 from tests.e2e.oci import layer_sizes
 from tests.e2e.progress import LAYER_EXEC_MARKERS, layers_run, strip_ansi
-from tests.infra.engines import EngineInstance, bridge_tx_bytes, destroy_engine, start_engine
+from tests.infra.engines import EngineInstance, bridge_tx_bytes, destroy_engine, start_engine, state_root
 
 if TYPE_CHECKING:
     from dagger import Container
@@ -542,6 +542,18 @@ def ensure_stack() -> dict[str, str]:
     return env
 
 
+# The first bench engine holds every row's layers (both orders, four TensorFlow versions) plus the
+# apt and pip volumes: it reached 21 GB before the three-version row on this machine, and a full
+# disk fails that row deep inside pip. Checked up front instead.
+NEED_FREE_GB = 30
+
+
+def _free_gb(path: Path) -> float:
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free / 1e9
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ca-cert", type=Path, default=specs.HOST_CA, help="CA bundle the builds trust")
@@ -562,6 +574,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine-a", default="bench-a", help=argparse.SUPPRESS)
     parser.add_argument("--engine-b", default="bench-b", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    free = _free_gb(state_root())
+    if free < NEED_FREE_GB and not args.smoke:
+        print(
+            f"error: the bench needs {NEED_FREE_GB} GB free under {state_root()} (engine states); "
+            f"{free:.0f} GB free",
+            file=sys.stderr,
+        )
+        return 2
     os.environ.update(ensure_stack())
     args.registry = os.environ["TFCI_REGISTRY"]
     for name in (args.engine_a, args.engine_b):
