@@ -207,7 +207,7 @@ TABLE_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "source-not-https",
-        _set(("sources", "pypi-tensorflow", "url"), "see /work/shared/reference"),
+        _set(("sources", "pypi-tensorflow", "url"), "see the reference notes"),
         ("sources.pypi-tensorflow", "field 'url'", "https://"),
     ),
     (

@@ -6,8 +6,8 @@
 // pinned release, so
 // the engine cannot be built from published modules without a stand-in.
 // These are the identifiers the engine, CLI and init binaries reference; the
-// path values are the ones the engine's runtime layout requires (see
-// shared/reference/dagger-offline-engine.md, sections 4 and 6). The image
+// path values are the ones the engine's runtime layout requires (dagger
+// v0.19.10, engine/distconsts/consts.go, https://github.com/dagger/dagger). The image
 // names are only used for `dagger terminal` defaults and dagger's own tests,
 // neither of which this project uses offline.
 package distconsts
