@@ -33,6 +33,7 @@ import json
 import secrets
 import ssl
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +45,8 @@ from cryptography.hazmat.primitives import serialization
 
 TOKEN_LIFETIME_S = 300
 ALLOWED_ACTIONS = frozenset({"pull", "push", "delete"})
+
+LOG_LOCK = threading.Lock()  # one JSON record per line, whatever the request concurrency
 
 
 class TokenService:
@@ -104,7 +107,12 @@ def make_handler(svc: TokenService) -> type[BaseHTTPRequestHandler]:
             """Silence the default access log: it would print the query only, we log JSON below."""
 
         def _log(self, **fields: object) -> None:
-            print(json.dumps({"time": time.strftime("%H:%M:%S"), **fields}), flush=True)
+            # One write per record under a lock: print() writes the text and the newline separately,
+            # and concurrent requests (ThreadingHTTPServer) interleaved two records on one line.
+            line = json.dumps({"time": time.strftime("%H:%M:%S"), **fields}) + "\n"
+            with LOG_LOCK:
+                sys.stdout.write(line)
+                sys.stdout.flush()
 
         def _reply(self, code: int, body: dict[str, object], extra: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
