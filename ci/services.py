@@ -32,7 +32,7 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -142,6 +142,25 @@ def _why(exc: Exception) -> str:
 def _wait_for_ssh(ssh: str) -> str:
     """Shell that retries `ssh ... true` for up to a minute (sshd starts a second after boot)."""
     return f"for i in $(seq 30); do {ssh} true 2>/dev/null && break; sleep 2; done\n"
+
+
+def _status_once_running(show: Sequence[str], wait_for: Sequence[str], seconds: int = 10) -> str:
+    """Shell printing `supervisorctl status SHOW` once every WAIT_FOR program is RUNNING.
+
+    Why poll: a program answers (sshd accepts logins) before supervisord calls it RUNNING, which
+    it does only after the program's startsecs; a single look raced that on CI. Gives up after
+    `seconds` and prints the last status it saw.
+    """
+    ready = " && ".join(
+        f"printf '%s\\n' \"$status\" | grep -Eq '^{name}[[:space:]]+RUNNING'" for name in wait_for
+    )
+    return f"""for i in $(seq {seconds}); do
+  status=$({KEY_SSH} '{SUPERVISORCTL} status {" ".join(show)}' 2>&1)
+  {ready} && break
+  sleep 1
+done
+printf '%s\\n' "$status"
+"""
 
 
 # --------------------------------------------------------------------------- main session checks
@@ -615,7 +634,8 @@ echo "WITHOUT=$(curl -s -o /dev/null -w '%{{http_code}}' {JUPYTER_URL}/api/statu
 async def check_readonly_authorized_keys(r: Restart) -> CheckResult:
     name = "read-only authorized_keys plus SSH_PUBLIC_KEY: services still start"
     log = await _boot_log(r)
-    out = await r.second.sh(f"{KEY_SSH} '{SUPERVISORCTL} status {contract.SSH.name} {contract.JUPYTER.name}'")
+    programs = (contract.SSH.name, contract.JUPYTER.name)
+    out = await r.second.sh(_status_once_running(programs, programs))
     warnings = [line for line in log.splitlines() if "authorized_keys" in line and "WARNING" in line]
     problems = []
     if len(warnings) != 1 or "cannot write" not in warnings[0]:
@@ -633,16 +653,8 @@ async def check_hanging_init_script(r: Restart) -> CheckResult:
     """An init-script URL that never answers: the services are up while it still hangs."""
     name = "a hanging remote init script does not hold up the services"
     program = contract.REMOTE_INIT_PROGRAM
-    # sshd answers a second before supervisord calls it RUNNING (startsecs): poll the status briefly.
     out = await r.second.sh(
-        _wait_for_ssh(KEY_SSH)
-        + f"""for i in $(seq 10); do
-  status=$({KEY_SSH} '{SUPERVISORCTL} status {program} {contract.SSH.name}' 2>&1)
-  printf '%s\\n' "$status" | grep -Eq '^{contract.SSH.name}[[:space:]]+RUNNING' && break
-  sleep 1
-done
-printf '%s\\n' "$status"
-"""
+        _wait_for_ssh(KEY_SSH) + _status_once_running((program, contract.SSH.name), (contract.SSH.name,))
     )
     log = await _boot_log(r)
     status = _clean(out.stdout)
