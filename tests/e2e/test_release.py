@@ -387,17 +387,22 @@ class ThrowawayRegistry:
         """SIGKILL the registry once an upload in progress holds `threshold` bytes: a kill mid-upload."""
         killed: list[int] = []
 
+        def largest_upload() -> int:
+            # Uploads finish and their directories vanish while the glob walks them: a scan that
+            # meets one counts as empty and the next tick looks again (it once killed this thread).
+            try:
+                uploads = self.storage.glob("docker/registry/v2/repositories/**/_uploads/*/data")
+                return max((data.stat().st_size for data in uploads), default=0)
+            except FileNotFoundError:
+                return 0
+
         def watch() -> None:
             while not stop.is_set():
-                for data in self.storage.glob("docker/registry/v2/repositories/**/_uploads/*/data"):
-                    try:
-                        big = data.stat().st_size >= threshold
-                    except FileNotFoundError:
-                        continue
-                    if big and self.process is not None:
-                        killed.append(data.stat().st_size)
-                        self.kill()
-                        return
+                size = largest_upload()
+                if size >= threshold and self.process is not None:
+                    killed.append(size)
+                    self.kill()
+                    return
                 time.sleep(0.05)
 
         threading.Thread(target=watch, daemon=True).start()
