@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from ci.main import main
+from ci.cli.main import main
 
 sys.exit(main())

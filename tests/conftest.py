@@ -165,7 +165,7 @@ async def dagger_client(infra: Infra) -> AsyncIterator[object]:
     import dagger
     from dagger import dag
 
-    from ci.session import session_log
+    from ci.engine.session import session_log
 
     # Progress goes to a file (or stderr with TFCI_DAGGER_LOG=1), never to an unread pipe: see
     # ci/session.py for the 300 s close hang that an unread pipe causes.

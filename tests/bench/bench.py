@@ -41,12 +41,15 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ci.layers import OS_PACKAGES, SYSTEM_PYTHON_PACKAGES, Layers, parse_pip_reports, refuse_if_unbuildable
-from ci.options import BuildOptions
-from ci.remote import RemoteSession, from_flags
-from ci.resolve import BuildRequest, resolve
-from ci.spec import ImageSpec
-from ci.table import load_table
+from ci.build import apt
+from ci.build.layers import OS_PACKAGES, Layers
+from ci.build.options import BuildOptions
+from ci.build.pip import parse_pip_reports
+from ci.build.python import SYSTEM_PYTHON_PACKAGES, refuse_if_unbuildable
+from ci.engine.remote import RemoteSession, from_flags
+from ci.model.spec import ImageSpec
+from ci.table.load import load_table
+from ci.table.resolve import BuildRequest, resolve
 from tests.e2e import specs
 from tests.e2e.oci import layer_sizes
 from tests.e2e.progress import LAYER_EXEC_MARKERS, layers_run, strip_ansi
@@ -100,7 +103,7 @@ class BenchLayers(Layers):
         if not self.extra:
             return super().os_packages(ctr, spec)
         packages = OS_PACKAGES + SYSTEM_PYTHON_PACKAGES + self.extra
-        return self.apt_install(ctr, spec.os_id, packages)
+        return apt.install(ctr, self.options, spec.os_id, packages)
 
 
 def ours(spec: ImageSpec, layers: Layers) -> Container:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import anyio
 
-from ci.oci import read_image
-from ci.report_write import human_size
-from ci.session import session_log
+from ci.engine.session import session_log
+from ci.report.markdown import human_size
+from ci.report.oci import read_image
 from tests.bench.bench import BenchLayers, ours
 from tests.e2e import specs
 

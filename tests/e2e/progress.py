@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import re
 
+from ci.build.execs import BUILD_DIR
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXEC = re.compile(r"^(\d+)\s*: [┆ ]*withExec (.*)$")
 _STATUS = re.compile(r"^(\d+)\s*: [┆ ]*Container\.withExec (CACHED|DONE|ERROR|CANCELED)\b")
 _RAN = re.compile(r'msg="container done" args="(.*?)" call_id=')
 
-# A distinctive piece of each layer's exec (ci/layers.py), in layer order.
+# A distinctive piece of each layer's exec (ci/build/layers.py), in layer order: most run a file of
+# ci/scripts mounted under BUILD_DIR, with the requirements as arguments for the pip layers.
 LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
-    ("os_packages", "apt-get -q -o APT::Keep-Downloaded-Packages=true"),
+    ("os_packages", f"{BUILD_DIR}/apt-install.sh "),
     ("timezone", "/usr/share/zoneinfo/Asia/Shanghai /etc/localtime"),
-    ("locale", "locale-gen"),
-    ("sshd", "rm -f /etc/ssh/ssh_host_*"),
-    ("python", " -m venv "),  # system Python
-    ("python", "bash /tmp/miniconda.sh -b -p"),  # Miniconda
-    ("jupyter", "set -- jupyterlab"),
-    ("tensorflow", "set -- tensorflow"),
+    ("locale", f"{BUILD_DIR}/locale.sh "),
+    ("sshd", f"{BUILD_DIR}/sshd.sh"),
+    ("python", f"{BUILD_DIR}/system-python.sh "),  # system Python
+    ("python", f"{BUILD_DIR}/miniconda.sh "),  # Miniconda
+    ("jupyter", f"{BUILD_DIR}/pip-install.sh jupyterlab"),
+    ("tensorflow", f"{BUILD_DIR}/pip-install.sh tensorflow"),
     ("system_files", "/init/init/init.py --build"),
-)  # runtime_files runs no command (ci/layers.py): it is a file copy
+)  # runtime_files runs no command (ci/build/layers.py): it is a file copy
 
 
 def strip_ansi(text: str) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ci.options import BuildOptions
-from ci.resolve import BuildRequest, resolve
-from ci.spec import ImageSpec, MinicondaInstaller
-from ci.table import load_table
+from ci.build.options import BuildOptions
+from ci.model.spec import ImageSpec, MinicondaInstaller
+from ci.table.load import load_table
+from ci.table.resolve import BuildRequest, resolve
 
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")  # holds the TLS-intercepting proxy's CA
 CPU_REQUEST = BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from ci.registry import Credentials, Registries, RegistryError, parse_reference
+from ci.model.refs import parse as parse_reference
+from ci.registry.skopeo import Credentials, Registries, RegistryError
 from tests.conftest import Infra
 from tests.e2e import specs
 from tests.e2e.oci import layer_digests
@@ -95,7 +96,7 @@ def test_bad_input_is_exit_2_without_traceback(infra: Infra) -> None:
 
 
 async def test_test_command_rechecks_a_published_image(infra: Infra, dagger_client: Any) -> None:
-    from ci.layers import build_image
+    from ci.build.layers import build_image
 
     ref = f"{infra.registry}/tfci-e2e/tensorflow:{specs.cpu_spec().tag}"
     await build_image(specs.cpu_spec(), specs.options()).publish(ref)

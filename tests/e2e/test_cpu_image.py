@@ -14,11 +14,15 @@ from typing import Any
 
 import pytest
 
-from ci import contract, layers
-from ci.checks import COMMON_CHECKS, CPU_CHECKS, Check, Runner, run_checks
-from ci.layers import CA_ENV_VARS, build_image
-from ci.report import CheckReport
-from ci.services import run_service_checks
+from ci.build import python
+from ci.build.client import client_container
+from ci.build.execs import CA_ENV_VARS
+from ci.build.layers import Layers, build_image
+from ci.model import contract
+from ci.probe.checks import COMMON_CHECKS, CPU_CHECKS, Check, run_checks
+from ci.probe.runner import Runner
+from ci.probe.services import run_service_checks
+from ci.report.model import CheckReport
 from tests.e2e import specs
 from tests.e2e.oci import layer_digests
 
@@ -48,7 +52,8 @@ async def test_service_checks_pass(cpu_image: Any) -> None:
     JupyterLab token, TensorBoard loss, autorestart. Restart scenario: clean shutdown, same host
     keys and password, hostile inputs refused without stopping the services, fresh -e values win.
     """
-    report = await run_service_checks(cpu_image, specs.cpu_spec(), specs.options(), CheckReport("cpu"))
+    client = client_container(specs.cpu_spec(), specs.options())
+    report = await run_service_checks(cpu_image, client, specs.cpu_spec(), CheckReport("cpu"))
     print("\n" + "\n".join(f"[e2e] {r.seconds}s {r.name}" for r in report.results))
     assert [r.name for r in report.results] == [
         "ssh password login from /sync/root-passwd (interactive: MOTD once, LANG, CST, quiet)",
@@ -188,15 +193,15 @@ async def test_miniconda_layer_refuses_an_installer_with_the_wrong_sha256(
     spec, options = specs.miniconda_spec(), specs.options(miniconda_file=installer)
 
     # 1. The build refuses before any engine work (the local file is hashed first).
-    with pytest.raises(layers.BuildRefused, match="does not match"):
+    with pytest.raises(python.BuildRefused, match="does not match"):
         build_image(spec, options)
 
     # 2. Even with that early check bypassed, the layer's `sha256sum -c` stops it in the container
     #    before the installer runs.
-    monkeypatch.setattr(layers, "check_miniconda", lambda spec, options: None)
+    monkeypatch.setattr(python, "check_miniconda", lambda spec, options: None)
     base = dag.container().from_("debian:bookworm")
     with pytest.raises(ExecError) as info:
-        await layers.Layers(options).python(base, spec).sync()
+        await Layers(options).python(base, spec).sync()
     output = info.value.stdout + info.value.stderr
     assert "sha256 mismatch; NOT running it" in output
     assert "FAILED" in output

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from ci.registry import Registries, parse_reference
+from ci.model.refs import parse as parse_reference
+from ci.registry.skopeo import Registries
 from tests.conftest import Infra
 from tests.e2e import specs
 from tests.e2e.test_release import ThrowawayRegistry

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from ci.layers import build_image
-from ci.services import HOST, session_inputs, start_session
+from ci.build.client import client_container
+from ci.build.layers import build_image
+from ci.probe.services.session import HOST, session_inputs, start_session
 from tests.e2e import specs
 from tests.unit.test_examples import probe_targets
 
@@ -21,7 +22,8 @@ pytestmark = [pytest.mark.engine, pytest.mark.anyio]
 
 async def test_every_probe_target_answers_on_the_running_image(dagger_client: Any) -> None:
     image = await build_image(specs.cpu_spec(), specs.options()).sync()
-    session = await start_session(image, specs.cpu_spec(), *session_inputs(specs.cpu_spec(), specs.options()))
+    client = client_container(specs.cpu_spec(), specs.options())
+    session = await start_session(image, specs.cpu_spec(), *session_inputs(client))
     try:
         for kind, port, path in sorted(probe_targets(), key=str):
             if kind == "tcp":

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ci.build import build_and_check
-from ci.checks import check_gpu_visible, run_checks
-from ci.layers import build_image
-from ci.report import CheckReport
+from ci.build.layers import build_image
+from ci.pipeline.run import build_and_check
+from ci.probe.checks import check_gpu_visible, run_checks
+from ci.report.model import CheckReport
 from tests.e2e import specs
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
@@ -81,7 +81,7 @@ async def test_require_gpu_sees_a_gpu(dagger_client: Any) -> None:
 @pytest.mark.slow
 async def test_gpu_report_pieces_find_cuda_and_cudnn(dagger_client: Any) -> None:
     """The report's CUDA piece reads what the image really has (the NVIDIA wheels here)."""
-    from ci import manifests
+    from ci.probe import manifests
 
     spec = specs.gpu_spec()
     image = build_image(spec, specs.options())  # cached by the first test

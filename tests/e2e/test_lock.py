@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci.registry import Registries, parse_reference
-from ci.table import DEFAULT_TABLE
+from ci.model.paths import DEFAULT_TABLE
+from ci.model.refs import parse as parse_reference
+from ci.registry.skopeo import Registries
 from tests.conftest import Infra
 from tests.e2e import specs
 

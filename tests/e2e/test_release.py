@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from ci.registry import Credentials, Registries, parse_reference
-from ci.resolve import resolve_targets
-from ci.spec import ImageSpec
-from ci.table import load_table
+from ci.model.refs import parse as parse_reference
+from ci.model.spec import ImageSpec
+from ci.registry.skopeo import Credentials, Registries
+from ci.table.load import load_table
+from ci.table.resolve import resolve_targets
 from tests.conftest import Infra, TokenRegistry
 from tests.e2e import specs
 

@@ -18,8 +18,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from ci.layers import LAYER_ORDER
-from ci.manifests import PIECES
+from ci.build.layers import LAYER_ORDER
+from ci.probe.manifests import PIECES
 from tests.conftest import Infra
 from tests.e2e import specs
 from tests.e2e.test_cli import cli

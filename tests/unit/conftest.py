@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from ci.main import main
-from ci.resolve import resolve
-from ci.spec import ImageSpec
-from ci.table import DEFAULT_TABLE, Table, load_table
+from ci.cli.main import main
+from ci.model.paths import DEFAULT_TABLE
+from ci.model.spec import ImageSpec
+from ci.table.load import load_table
+from ci.table.resolve import resolve
+from ci.table.rows import Table
 from tests.e2e.specs import CPU_REQUEST
 from tests.unit.context_env import make_root
 

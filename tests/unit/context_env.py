@@ -17,7 +17,7 @@ import types
 from collections.abc import Mapping
 from pathlib import Path
 
-from ci import contract
+from ci.model import contract
 
 REPO = Path(__file__).resolve().parents[2]
 CONTEXT = REPO / "context"

@@ -96,9 +96,10 @@ def _page(project: str, files: Sequence[Mapping[str, object]]) -> str:
 
 
 def record(ca_bundle: Path | None) -> int:
-    from ci.pkgindex import PackageIndex, make_session
-    from ci.table import load_table
-    from ci.verify import subjects_for_rows, verify
+    from ci.table.load import load_table
+    from ci.verify.check import verify
+    from ci.verify.index import PackageIndex, make_session
+    from ci.verify.subjects import subjects_for_rows
 
     table = load_table()
     index = PackageIndex(make_session(ca_bundle))

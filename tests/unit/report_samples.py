@@ -3,15 +3,7 @@ sample), small enough to read."""
 
 from __future__ import annotations
 
-from ci.report import (
-    CheckReport,
-    CheckResult,
-    ImageFacts,
-    LayerFacts,
-    Package,
-    PushedImage,
-    StepTiming,
-)
+from ci.report.model import CheckReport, CheckResult, ImageFacts, LayerFacts, Package, PushedImage, StepTiming
 
 DIGEST = "sha256:" + "a" * 64
 CONFIG = "sha256:" + "b" * 64

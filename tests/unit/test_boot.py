@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ci import contract
+from ci.model import contract
 from tests.unit.context_env import CONTEXT, run_boot, snapshot, warnings, write_exe
 
 needs_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")

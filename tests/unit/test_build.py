@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from ci.build import describe_exec_error, exit_code, export_path, one_line, publish_image, summary
-from ci.errors import UserError
-from ci.preflight import Publish
-from ci.registry import Credentials
-from ci.report import CheckReport, CheckResult, failed, passed, tail
-from ci.spec import ImageSpec
+from ci.model.errors import UserError
+from ci.model.spec import ImageSpec
+from ci.pipeline.preflight import Publish, export_path
+from ci.pipeline.run import describe_exec_error, exit_code, one_line, publish_image, summary
+from ci.registry.skopeo import Credentials
+from ci.report.model import CheckReport, CheckResult, failed, passed, tail
 
 pytestmark = pytest.mark.anyio
 

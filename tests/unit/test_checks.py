@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ci import contract
-from ci.checks import (
+from ci.model import contract
+from ci.model.spec import ImageSpec
+from ci.model.tags import wheel_label
+from ci.probe.checks import check_nvidia_wheels, checks_for
+from ci.probe.rules import (
     CUDA_LABEL,
     CUDNN_LABEL,
-    check_nvidia_wheels,
-    checks_for,
     command_mode_problems,
     compare_nvidia_wheels,
     compare_versions,
@@ -19,10 +20,8 @@ from ci.checks import (
     root_password_locked,
     sshd_effective_problems,
 )
-from ci.resolve import resolve
-from ci.spec import ImageSpec
-from ci.table import Table
-from ci.tags import wheel_label
+from ci.table.resolve import resolve
+from ci.table.rows import Table
 from tests.e2e.specs import GPU_REQUEST
 
 NVCC_12_2 = """nvcc: NVIDIA (R) Cuda compiler driver

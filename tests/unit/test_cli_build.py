@@ -3,13 +3,19 @@ and no secret is taken from a flag value."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from ci import main
-from ci.cli_build import publish_from
-from ci.errors import UserError
+from ci.cli import flags, main
+from ci.model.errors import UserError
+from ci.pipeline.preflight import Publish, publish_target
+
+
+def publish_from(args: argparse.Namespace) -> Publish:
+    """What `build` makes of --publish and its credential flags."""
+    return publish_target(args.publish, flags.credentials(args, flags.PUBLISH))
 
 
 def _run(*argv: str) -> int:
@@ -94,7 +100,7 @@ def test_publish_password_comes_from_file_or_env(tmp_path: Path, monkeypatch: py
 
 
 def test_url_with_credentials_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ci.cli_build import options_from
+    from ci.cli.flags import options_from
 
     monkeypatch.setenv("TFCI_PIP_INDEX_URL", "https://ci:t0ken@pypi.example/simple")
     args = main.build_parser().parse_args(["build", "--tf", "2.15.0"])

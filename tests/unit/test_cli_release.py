@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ci import main
-from ci.errors import UserError
-from ci.report import read_results
+from ci.cli import main
+from ci.model.errors import UserError
+from ci.report.results import read_results
 
 TO = ("--to", "r.example/org/release")
 
@@ -87,8 +87,8 @@ def test_results_files_are_read_strictly(tmp_path: Path, content: str, message: 
 
 
 def test_results_round_trip(tmp_path: Path) -> None:
-    from ci.report import CheckReport, PushedImage, passed
-    from ci.report_write import write_run
+    from ci.report.files import write_run
+    from ci.report.model import CheckReport, PushedImage, passed
 
     report = CheckReport("t", [passed("build", "ok")], tags=("t", "a1"))
     report.pushed = PushedImage("r.example/org/s", "t", "sha256:" + "b" * 64)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.report_write import write_run
+from ci.report.files import write_run
 from tests.unit import report_samples
 from tests.unit.conftest import RunCli
 
@@ -47,7 +47,8 @@ def test_index_of_something_else_is_exit_2(tmp_path: Path, run_cli: RunCli) -> N
     (tmp_path / "x.json").write_text("[]")
     code, _, err = run_cli("index", str(tmp_path / "x.json"))
     assert code == 2
-    assert err.startswith("error: INDEX_JSON: ")
+    assert err.startswith("error: INDEX_JSON ")
+    assert "x.json: not a build results file" in err
     code, _, err = run_cli("index", str(tmp_path / "missing.json"))
     assert code == 2
     assert "missing.json" in err

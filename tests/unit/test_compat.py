@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ci import checks, compat, table
-from ci.compat import cudnn_compatible, major_minor, package_problem
-from ci.table import Table
+from ci.model import compat, refs
+from ci.model.compat import cudnn_compatible, major_minor, package_problem
+from ci.probe import checks
+from ci.table import load as table
+from ci.table.rows import Table
 
 
 @pytest.mark.parametrize(
@@ -44,9 +46,9 @@ def test_version_helpers() -> None:
     assert major_minor("12.2.140") == "12.2"
     assert major_minor("12") == "12.0"
     assert compat.major("9.3.0.75") == 9
-    assert compat.SHA256_HEX.match("a" * 64)
-    assert not compat.SHA256_HEX.match("A" * 64)
-    assert compat.SHA256_DIGEST.match("sha256:" + "0" * 64)
+    assert refs.SHA256_HEX.match("a" * 64)
+    assert not refs.SHA256_HEX.match("A" * 64)
+    assert refs.SHA256_DIGEST.match("sha256:" + "0" * 64)
 
 
 def test_package_eras_come_from_the_table(table: Table) -> None:

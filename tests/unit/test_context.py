@@ -26,7 +26,7 @@ from supervisor.options import ClientOptions, ServerOptions  # type: ignore[impo
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from ci import contract
+from ci.model import contract
 from tests.unit.context_env import (
     CONTEXT,
     CONTRACT,

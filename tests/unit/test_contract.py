@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ci import contract
+from ci.model import contract
 from tests.unit.context_env import CONTEXT, PREFIX, clean_env, load_init_module
 
 # Values that would betray a copy: every contract value distinctive enough to search for (WORKDIR

@@ -21,9 +21,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from ci import contract
-from ci.resolve import resolve_targets
-from ci.table import load_table
+from ci.model import contract
+from ci.table.load import load_table
+from ci.table.resolve import resolve_targets
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEPLOYMENT = EXAMPLES / "k8s" / "deployment.yaml"

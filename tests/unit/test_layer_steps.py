@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ci.layer_steps import FS_OPERATIONS, attribute
-from ci.layers import LAYER_ORDER
-from ci.report import LayerFacts, StepTiming
+from ci.build.layers import LAYER_ORDER
+from ci.build.steps import FS_OPERATIONS
+from ci.report.layers import attribute
+from ci.report.model import LayerFacts, StepTiming
 from tests.unit.report_samples import layer
 
 BASE = layer(1, "", 10, "pulled from docker.io/library/debian:bookworm")

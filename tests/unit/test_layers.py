@@ -16,12 +16,18 @@ from typing import Any, cast
 
 import pytest
 
-from ci import contract, layers
-from ci.layers import CA_ENV_VARS, LAYER_ORDER, BuildRefused, Layers, build_image
-from ci.options import BuildOptions
-from ci.resolve import BuildRequest, resolve
-from ci.spec import ImageSpec, MinicondaInstaller
-from ci.table import Table
+from ci.build import apt, execs, pip, trees
+from ci.build import execs as execs_mod
+from ci.build.execs import CA_ENV_VARS
+from ci.build.layers import LAYER_ORDER, Layers, build_image
+from ci.build.options import BuildOptions
+from ci.build.python import BuildRefused
+from ci.model import contract
+from ci.model.paths import CONTEXT_DIR
+from ci.model.spec import ImageSpec, MinicondaInstaller
+from ci.scripts import script_text
+from ci.table.resolve import BuildRequest, resolve
+from ci.table.rows import Table
 
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -43,7 +49,18 @@ class Recorder:
         return [name for name, _, _ in self.calls]
 
     def execs(self) -> list[str]:
-        return [" ".join(args[0]) for name, args, _ in self.calls if name == "with_exec"]
+        """Each exec's argv; a ci/scripts file it runs (mounted under BUILD_DIR) follows its argv."""
+        out = []
+        for name, args, _ in self.calls:
+            if name != "with_exec":
+                continue
+            argv: list[str] = args[0]
+            text = " ".join(argv)
+            scripts = [a for a in argv if a.startswith(f"{execs.BUILD_DIR}/") and a.endswith(".sh")]
+            if scripts:
+                text += "\n" + script_text(scripts[0].rsplit("/", 1)[1])
+            out.append(text)
+        return out
 
 
 @pytest.fixture
@@ -76,7 +93,7 @@ def test_context_is_copied_after_tensorflow_is_installed(
     tf_exec = next(
         i
         for i, (n, a, _) in enumerate(rec.calls)
-        if n == "with_exec" and f"set -- {cpu_spec.tensorflow_requirement} " in " ".join(a[0])
+        if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0]
     )
     python_exec = next(
         i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "venv" in " ".join(a[0])
@@ -99,8 +116,8 @@ def test_context_files_skip_dot_files_and_bytecode(tmp_path: Path) -> None:
     (tmp_path / "a.pyc").write_bytes(b"")
     (tmp_path / ".hidden").write_text("")
     (tmp_path / "README.md").write_text("")
-    assert layers.context_files(tmp_path) == ["README.md", "boot/boot.sh"]
-    repo_files = layers.context_files(layers.CONTEXT_DIR)
+    assert trees.context_files(tmp_path) == ["README.md", "boot/boot.sh"]
+    repo_files = trees.context_files(CONTEXT_DIR)
     assert "boot/boot.sh" in repo_files
     assert "profile.d/tfimage.sh" in repo_files
 
@@ -123,13 +140,13 @@ def test_build_ca_is_removed_after_every_exec_that_uses_it(
     assert mounts == set(), "a build-only mount stays in the final container"
     assert not env & set(CA_ENV_VARS), "a CA variable stays in the image config"
     assert {"PYTHON_PREFIX", "PATH", "LANG", "LC_ALL", "TZ", "SHELL"} <= env
-    ca_mounts = [a for n, a, _ in rec.calls if n == "with_mounted_file" and a[0] == layers.BUILD_CA]
+    ca_mounts = [a for n, a, _ in rec.calls if n == "with_mounted_file" and a[0] == execs.BUILD_CA]
     assert len(ca_mounts) >= 3  # apt, jupyter, tensorflow all trust it
 
 
 def test_without_ca_nothing_is_mounted_and_bake_ca_bakes(cpu_spec: ImageSpec) -> None:
     plain = record(cpu_spec, BuildOptions())
-    assert not [a for n, a, _ in plain.calls if n == "with_mounted_file" and a[0] == layers.BUILD_CA]
+    assert not [a for n, a, _ in plain.calls if n == "with_mounted_file" and a[0] == execs.BUILD_CA]
     assert not any("update-ca-certificates" in e for e in plain.execs())
     baked = record(cpu_spec, BuildOptions(ca_bundle=HOST_CA, bake_ca=True))
     assert any("update-ca-certificates" in e for e in baked.execs())
@@ -141,11 +158,13 @@ def test_pip_layers_use_constraints_and_apt_uses_no_recommends(
     cpu_spec: ImageSpec, ca_options: BuildOptions
 ) -> None:
     execs = record(cpu_spec, ca_options).execs()
-    pip = [e for e in execs if " -m pip install " in e]
-    assert len(pip) == 2
-    assert all(f"--constraint {layers.CONSTRAINTS}" in e for e in pip)
+    pip_execs = [e for e in execs if " -m pip install " in e]
+    assert len(pip_execs) == 2
+    assert all('--constraint "$TFCI_CONSTRAINTS"' in e for e in pip_execs)
+    env = [a for n, a, _ in record(cpu_spec, ca_options).calls if n == "with_env_variable"]
+    assert env.count(("TFCI_CONSTRAINTS", pip.CONSTRAINTS)) == 2
     # Both resolve through the wheelhouse in the pip cache volume and install offline from it.
-    assert all("pip wheel --wheel-dir" in e and "pip install --no-index" in e for e in pip)
+    assert all("pip wheel --wheel-dir" in e and "pip install --no-index" in e for e in pip_execs)
     apt = next(e for e in execs if "apt-get" in e)
     assert "--no-install-recommends" in apt
     assert "python3-venv" in apt
@@ -164,14 +183,17 @@ def test_gpu_pip_image_puts_nvcc_on_path(table: Table) -> None:
             python_source="system",
         ),
     )
-    assert layers.image_path(spec).endswith("site-packages/nvidia/cuda_nvcc/bin")
+    assert spec.path.endswith("site-packages/nvidia/cuda_nvcc/bin")
     execs = record(spec, BuildOptions()).execs()
-    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)  # shlex-quoted in the script
+    tf_exec = next(e for e in execs if "tensorflow[and-cuda]==2.15.0" in e)
     # 2.15.0's extra pins TensorRT wheels only NVIDIA's index serves; only the TF layer uses it.
-    assert "set -- 'tensorflow[and-cuda]==2.15.0'" in tf_exec
+    assert tf_exec.startswith(
+        f"bash -euo pipefail {execs_mod.BUILD_DIR}/pip-install.sh tensorflow[and-cuda]==2.15.0 "
+    )
     assert "pip wheel --wheel-dir" in tf_exec
-    assert "--extra-index-url https://pypi.nvidia.com" in tf_exec
-    assert sum("pypi.nvidia.com" in e for e in execs) == 1
+    assert '--extra-index-url "$index"' in tf_exec
+    env = [a for n, a, _ in record(spec, BuildOptions()).calls if n == "with_env_variable"]
+    assert [v for k, v in env if k == "TFCI_EXTRA_INDEXES"] == ["https://pypi.nvidia.com"]
     newer = resolve(table, dataclasses.replace(BuildRequest(tf="2.15.1", variant="gpu", cuda_source="pip")))
     assert newer.pip_extra_indexes == ()
 
@@ -207,7 +229,9 @@ def test_miniconda_refusals(cpu_spec: ImageSpec, tmp_path: Path) -> None:
     rec = Recorder()
     Layers(BuildOptions(miniconda_file=installer)).python(rec, _miniconda_spec(cpu_spec, good))  # type: ignore[arg-type]
     script = rec.execs()[0]
-    assert script.index("sha256sum -c") < script.index("bash /tmp/miniconda.sh -b -p /root/miniconda3")
+    filename = "Miniconda3-py311_24.1.2-0-Linux-x86_64.sh"
+    assert script.split("\n", 1)[0].endswith(f"miniconda.sh {filename} {good} /root/miniconda3 3.11")
+    assert script.index("sha256sum -c") < script.index('bash /tmp/miniconda.sh -b -p "$prefix"')
     env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
     assert ("CONDA_PLUGINS_AUTO_ACCEPT_TOS", "yes") in env
 
@@ -221,9 +245,12 @@ def test_miniconda_download_is_cached_outside_the_layer_and_always_verified(cpu_
     url = "https://mirror.example/miniconda/Miniconda3-py311_24.1.2-0-Linux-x86_64.sh"
     env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
     assert ("TFCI_MINICONDA_URL", url) in env
+    assert ("TFCI_MINICONDA_CACHE", "/var/cache/tfci-miniconda") in env
     assert '"$TFCI_MINICONDA_URL"' in script
     # the cached copy is reused only if its sha256 matches; the copy that runs is checked again
-    assert script.index("sha256sum -c") < script.index("curl") < script.index("cp /var/cache/tfci-miniconda")
+    assert (
+        script.index("sha256sum -c") < script.index("curl") < script.index('cp "$cached" /tmp/miniconda.sh')
+    )
     assert script.rindex("sha256sum -c") < script.index("bash /tmp/miniconda.sh")
     names = rec.names()
     assert names.index("with_mounted_cache") < names.index("with_exec") < names.index("without_mount")
@@ -259,19 +286,20 @@ def test_apt_mirror_rewrites_debian_and_ubuntu_sources_and_restores_them(tmp_pat
     (etc / "sources.list.d").mkdir(parents=True)
     (etc / "sources.list.d" / "debian.sources").write_text(DEBIAN_SOURCES)
     (etc / "sources.list").write_text(UBUNTU_LIST)
-    script = layers.apt_mirror_script(mirror).replace("/etc/apt", str(etc))
+    script = script_text("apt-install.sh")
     assert mirror not in script, "the mirror URL must reach apt through the environment, not argv"
-    script = script.replace("/tmp/tfci-apt-backup", str(tmp_path / "backup"))
+    # Run the real script against a copy of /etc/apt, apt-get replaced by a look at the sources.
+    script = script.replace("/etc/apt", str(etc)).replace("/tmp/tfci-", str(tmp_path / "tfci-"))
+    script = script.replace(
+        '"${apt[@]}" update', f"cat {etc}/sources.list.d/debian.sources {etc}/sources.list"
+    )
+    script = script.replace('"${apt[@]}" install -y --no-install-recommends "$@"', ":")
     during = subprocess.run(
-        [
-            "bash",
-            "-euc",
-            script + f"\ncat {etc}/sources.list.d/debian.sources {etc}/sources.list\ntfci_restore_sources",
-        ],
+        ["bash", "-c", script, "apt-install.sh", "curl"],
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, layers.APT_MIRROR_ENV: mirror},
+        env={**os.environ, apt.APT_MIRROR_ENV: mirror},
     ).stdout
     assert f"URIs: {mirror}/debian\n" in during
     assert f"URIs: {mirror}/debian-security\n" in during
@@ -316,7 +344,7 @@ def test_system_files_write_the_contract_then_install_then_runtime_files_copy(cp
     tf_exec = next(
         i
         for i, (n, a, _) in enumerate(rec.calls)
-        if n == "with_exec" and f"set -- {cpu_spec.tensorflow_requirement} " in " ".join(a[0])
+        if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0]
     )
     assert tf_exec < new_file < copies[0] < copies[1]
     install = next(i for i, (n, _, _) in enumerate(rec.calls) if n == "with_exec" and i > copies[0])
@@ -326,14 +354,14 @@ def test_system_files_write_the_contract_then_install_then_runtime_files_copy(cp
 
 def test_system_files_carry_only_what_init_build_reads(tmp_path: Path) -> None:
     """Editing boot.sh (or the supervisor / Jupyter configs) must not rebuild system_files."""
-    full = layers.runtime_tree(layers.CONTEXT_DIR, tmp_path)
-    system = layers.runtime_tree(layers.CONTEXT_DIR, tmp_path, only=layers.SYSTEM_CONTEXT)
+    full = trees.runtime_tree(CONTEXT_DIR, tmp_path)
+    system = trees.runtime_tree(CONTEXT_DIR, tmp_path, only=trees.SYSTEM_CONTEXT)
     in_system = {p.relative_to(system).as_posix() for p in system.rglob("*") if p.is_file()}
     in_full = {p.relative_to(full).as_posix() for p in full.rglob("*") if p.is_file()}
     assert in_system < in_full
     assert "init/init/init.py" in in_system
     assert "init/boot/boot.sh" in in_full - in_system
-    assert all(p.startswith(tuple(f"init/{d}" for d in layers.SYSTEM_CONTEXT)) for p in in_system)
+    assert all(p.startswith(tuple(f"init/{d}" for d in trees.SYSTEM_CONTEXT)) for p in in_system)
 
 
 def test_sshd_layer_leaves_the_configuration_to_the_version_aware_generator(cpu_spec: ImageSpec) -> None:
@@ -361,13 +389,13 @@ def test_jupyter_layer_depends_on_the_python_only(table: Table, monkeypatch: pyt
     """Images of one Python share the Jupyter layer across TensorFlow releases: its exec and its
     mounted constraints are identical, while the TensorFlow layers differ."""
     mounted: list[str] = []
-    real = layers.constraints_text
+    real = pip.constraints_text
 
     def recording(lines: Any) -> str:
         mounted.append(real(lines))
         return mounted[-1]
 
-    monkeypatch.setattr(layers, "constraints_text", recording)
+    monkeypatch.setattr(pip, "constraints_text", recording)
     jupyter: list[tuple[str, str]] = []
     tensorflow: list[tuple[str, str]] = []
     for tf in ("2.14.1", "2.15.0", "2.16.2"):
@@ -386,7 +414,7 @@ def test_jupyter_layer_depends_on_the_python_only(table: Table, monkeypatch: pyt
 
 def test_tensorflow_layer_names_tensorboard_and_every_constrained_package(table: Table) -> None:
     spec = resolve(table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12"))
-    assert layers.tensorflow_requirements(spec) == [
+    assert pip.tensorflow_requirements(spec) == [
         spec.tensorflow_requirement,
         "tensorboard>=2.15,<2.16",
         "numpy",
@@ -394,7 +422,7 @@ def test_tensorflow_layer_names_tensorboard_and_every_constrained_package(table:
     odd = dataclasses.replace(
         spec, constraints=("numpy<2", "protobuf [x] >=3; python_version<'4'", "numpy>1")
     )
-    assert layers.tensorflow_requirements(odd)[2:] == ["numpy", "protobuf"]
+    assert pip.tensorflow_requirements(odd)[2:] == ["numpy", "protobuf"]
 
 
 def test_pip_report_lines_are_parsed() -> None:
@@ -403,7 +431,7 @@ def test_pip_report_lines_are_parsed() -> None:
         "junk\n"
         "13 : | [tfci-pip] wheels: 0 reused, 40 new (99 bytes)\n"
     )
-    assert layers.parse_pip_reports(log) == [(37, 2, 1234), (0, 40, 99)]
+    assert pip.parse_pip_reports(log) == [(37, 2, 1234), (0, 40, 99)]
 
 
 def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
@@ -417,7 +445,7 @@ def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
     (context / "notes.txt").write_text("n\n")
     (context / "notes.txt").chmod(0o777)
     cache = tmp_path / "cache"
-    tree = layers.runtime_tree(context, cache)
+    tree = trees.runtime_tree(context, cache)
     modes = {p.relative_to(tree).as_posix(): p.stat().st_mode & 0o777 for p in tree.rglob("*")}
     assert modes == {
         "init": 0o755,
@@ -427,15 +455,15 @@ def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
         "init/profile.d": 0o755,
         "init/profile.d/tfimage.sh": 0o755,
     }
-    assert {int(p.stat().st_mtime) for p in tree.rglob("*")} == {layers.RUNTIME_MTIME}
+    assert {int(p.stat().st_mtime) for p in tree.rglob("*")} == {trees.RUNTIME_MTIME}
     assert (tree / "init/profile.d/tfimage.sh").read_text() == "export X=1\n"
     (context / "notes.txt").chmod(0o600)
-    assert layers.runtime_tree(context, cache) == tree  # same content: the same tree, reused
+    assert trees.runtime_tree(context, cache) == tree  # same content: the same tree, reused
     stale = cache / "runtime-0000"
     stale.mkdir()
     os.utime(stale, (0, 0))  # unused for decades: pruned when the next new tree is made
     (context / "boot" / "boot.sh").write_text("#!/bin/sh\necho edited\n")
-    edited = layers.runtime_tree(context, cache)
+    edited = trees.runtime_tree(context, cache)
     assert edited != tree
     assert "edited" in (edited / "init/boot/boot.sh").read_text()
     assert sorted(p.name for p in cache.iterdir()) == sorted([tree.name, edited.name])  # no staging left

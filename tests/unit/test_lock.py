@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci.errors import UserError
-from ci.lock import LockEntry, canonical, lock_path, lookup, parse_mirrors, read_lock, write_lock
-from ci.resolve import BuildRequest, resolve
-from ci.table import DEFAULT_TABLE, load_table
+from ci import select
+from ci.model.errors import UserError
+from ci.model.paths import DEFAULT_TABLE
+from ci.registry.bases import canonical, lookup, parse_mirrors
+from ci.table.load import load_table
+from ci.table.lockfile import LockEntry, lock_path, read_lock, write_lock
+from ci.table.resolve import BuildRequest, resolve
 from tests.unit.conftest import RunCli
 
 DIGEST = "sha256:" + "c" * 64
@@ -61,9 +64,10 @@ def test_a_malformed_lock_is_one_line_naming_the_file(tmp_path: Path, content: s
 
 def test_the_resolver_builds_from_the_locked_digest(table_copy: Path) -> None:
     request = BuildRequest(tf="2.15.0", python="3.11", variant="cpu", os="debian12", python_source="system")
-    assert resolve(load_table(table_copy), request).base_digest is None
+    assert resolve(select.load(table_copy)[0], request).base_digest is None
     write_lock(table_copy, {"debian:bookworm": LockEntry("debian:bookworm", DIGEST, "t")})
-    spec = resolve(load_table(table_copy), request)
+    assert resolve(load_table(table_copy), request).base_digest is None  # the loader reads versions.yaml only
+    spec = resolve(select.load(table_copy)[0], request)
     assert (spec.base_image, spec.base_digest) == ("debian:bookworm", DIGEST)
     assert ("org.opencontainers.image.base.digest", DIGEST) in spec.labels
 

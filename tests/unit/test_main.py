@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.main import COMMANDS, build_parser
+from ci.cli.main import COMMANDS, build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_TAG = "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"

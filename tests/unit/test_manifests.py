@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ci import manifests
-from ci.manifests import (
+from ci.probe import manifests
+from ci.probe.manifests import (
     PIECES,
     last_json_line,
     parse_conda_list,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ci.oci import OciError, read_image
+from ci.report.oci import OciError, read_image
 
 GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 PLAIN = "application/vnd.oci.image.layer.v1.tar"

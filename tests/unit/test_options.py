@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ci.errors import UserError
-from ci.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
+from ci.build.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
+from ci.model.errors import UserError
 
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 

@@ -7,15 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ci.errors import UserError
-from ci.registry import (
-    Credentials,
-    _skopeo_message,
-    parse_reference,
-    parse_repository,
-    read_ca_bundle,
-    read_password_file,
-)
+from ci.model.errors import UserError
+from ci.model.inputs import read_ca_bundle, read_password_file
+from ci.model.refs import parse as parse_reference
+from ci.model.refs import parse_repository
+from ci.registry.skopeo import Credentials, _skopeo_message
 
 DIGEST = "sha256:" + "a" * 64
 

@@ -10,12 +10,14 @@ import os
 
 import pytest
 
-from ci import main, remote
-from ci.errors import UserError
-from ci.remote import ENV_EXPORT, ENV_IMPORT, ENV_RUNNER, from_flags, parse_cache, parse_engine
-from ci.resolve import BuildRequest, resolve, resolve_targets
-from ci.spec import ImageSpec
-from ci.table import Table
+from ci.cli import main
+from ci.engine import remote
+from ci.engine.remote import ENV_EXPORT, ENV_IMPORT, ENV_RUNNER, from_flags, parse_cache, parse_engine
+from ci.model import refs
+from ci.model.errors import UserError
+from ci.model.spec import ImageSpec
+from ci.table.resolve import BuildRequest, resolve, resolve_targets
+from ci.table.rows import Table
 
 
 def _cpu(table: Table, tf: str = "2.15.0", python: str = "3.11") -> ImageSpec:
@@ -124,19 +126,23 @@ def test_session_env_is_set_for_the_session_only(table: Table, monkeypatch: pyte
     assert ENV_IMPORT not in os.environ
 
 
-def test_plain_http_only_for_loopback_registries() -> None:
-    assert remote._plain_http("127.0.0.1:5000")
-    assert remote._plain_http("localhost:5000")
-    assert remote._plain_http("[::1]:5000")
-    assert not remote._plain_http("ghcr.io")
-    assert not remote._plain_http("10.0.0.5:5000")
+def test_plain_http_only_for_registries_named_with_plain_http() -> None:
+    """One rule for skopeo and the cache read-back: a loopback registry may serve TLS (the test
+    stack's token registries do), so only --plain-http makes a registry plain HTTP."""
+    declared = frozenset({"127.0.0.1:5000"})
+    assert refs.plain_http("127.0.0.1:5000", declared)
+    assert not refs.plain_http("127.0.0.1:5002", declared)
+    assert not refs.plain_http("localhost:5000", declared)
+    assert not refs.plain_http("ghcr.io", declared)
+    session = from_flags(cache_to=["127.0.0.1:5000/c:x"], plain_http=declared)
+    assert session.plain_http == declared
 
 
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
         (("--cache-to", "type=gha"), "error: --cache-to 'type=gha': type=gha needs url, token"),
-        (("--cache-from", "nohost"), "error: --cache-from 'nohost': expected REGISTRY/REPOSITORY"),
+        (("--cache-from", "nohost"), "error: --cache-from 'nohost': must be REGISTRY/REPOSITORY"),
         (("--engine", "1.2.3.4:1234"), "error: --engine '1.2.3.4:1234': expected SCHEME://ADDRESS"),
     ],
 )

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ci import report_write
-from ci.report_write import human_size, image_markdown, index_markdown, read_indexes, write_run
+from ci.model.errors import UserError
+from ci.report import files as report_write
+from ci.report.files import write_run
+from ci.report.markdown import human_size, image_markdown, index_markdown
+from ci.report.results import read_indexes
 from tests.unit import report_samples
 
 TAG = "2.15.0-python3.11-cpu-debian12"
@@ -142,5 +145,5 @@ def test_indexes_of_several_jobs_merge_into_one_table(tmp_path: Path) -> None:
     table = index_markdown(entries)
     assert "FAILED: zh_CN.UTF-8 locale" in table
     (tmp_path / "bad.json").write_text('{"schema": 2}')
-    with pytest.raises(ValueError, match="not a report index"):
+    with pytest.raises(UserError, match=r"bad\.json: not a build results file"):
         read_indexes([tmp_path / "bad.json"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ci.layers import constraints_text
-from ci.resolve import BuildRequest, RequestError, resolve, resolve_targets
-from ci.table import Table
+from ci.build.pip import constraints_text
+from ci.table.resolve import BuildRequest, RequestError, resolve, resolve_targets
+from ci.table.rows import Table
 
 SEED_BASE = "nvidia/cuda:12.1.0-cudnn8-devel-ubuntu22.04"
 SEED_TAG = "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"

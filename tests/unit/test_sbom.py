@@ -8,8 +8,8 @@ import json
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from ci.report import Package
-from ci.sbom import package_url, pypi_name, sbom_json
+from ci.report.model import Package
+from ci.report.sbom import package_url, pypi_name, sbom_json
 from tests.unit import report_samples
 
 

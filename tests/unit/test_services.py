@@ -3,7 +3,10 @@ real image in tests/e2e/test_cpu_image.py)."""
 
 from __future__ import annotations
 
-from ci import contract, services
+from ci.model import contract
+from ci.probe.services import restart as services
+from ci.probe.services.session import clean
+from ci.scripts import script_text
 
 PUB = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1 root@buildkitsandbox\n"
@@ -30,11 +33,20 @@ def test_first_files_sections() -> None:
 
 
 def test_first_boot_is_the_real_cmd_stopped_by_the_shutdown_wrapper() -> None:
-    script = services._first_boot_script()
-    assert script.rstrip().endswith(f"exec bash {contract.BOOT_SCRIPT}")
-    assert f"{contract.SHUTDOWN_COMMAND} -h now" in script
-    assert f"/dev/tcp/127.0.0.1/{contract.SSH.port}" in script
+    argv = services.first_boot_argv()
+    script = script_text("first-boot.sh")
+    _, _, boot, shutdown, ssh_port, jupyter = argv
+    assert (boot, shutdown, ssh_port) == (
+        contract.BOOT_SCRIPT,
+        contract.SHUTDOWN_COMMAND,
+        str(contract.SSH.port),
+    )
+    assert jupyter.endswith(f":{contract.JUPYTER.port}{contract.JUPYTER.path}api/status")
+    assert script.rstrip().endswith('exec bash "$boot"')
+    assert '"$shutdown" -h now' in script
+    assert "/dev/tcp/127.0.0.1/$ssh_port" in script
+    assert script.index("boot=$1 shutdown=$2 ssh_port=$3 jupyter=$4") < script.index('"$shutdown" -h now')
 
 
 def test_clean_strips_terminal_noise() -> None:
-    assert services._clean("\x1b[32mCPU\x1b[0m\r\n\x1b[?2004hroot# ") == "CPU\nroot# "
+    assert clean("\x1b[32mCPU\x1b[0m\r\n\x1b[?2004hroot# ") == "CPU\nroot# "

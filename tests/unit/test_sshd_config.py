@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ci import contract
-from ci.table import load_table
+from ci.model import contract
+from ci.table.load import load_table
 from tests.unit.context_env import SSHD_SETTINGS, load_init_module, run_init, snapshot
 
 # Stock /etc/ssh/sshd_config of each base (directives only; comments as the packages ship them).

@@ -10,10 +10,11 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from ci import compat
-from ci.compat import cudnn_compatible
-from ci.errors import UserError
-from ci.table import Table, load_table, parse_cuda_tag
+from ci.model import compat
+from ci.model.compat import cudnn_compatible
+from ci.model.errors import UserError
+from ci.table.load import load_table
+from ci.table.rows import Table, parse_cuda_tag
 
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "reference"  # its README names the sources
 

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from ci.resolve import BuildRequest, resolve, resolve_targets
-from ci.spec import ImageSpec
-from ci.table import Table
-from ci.tags import TagCollision, compute_aliases, oci_labels, primary_tag
+from ci.model.spec import ImageSpec
+from ci.model.tags import TagCollision, compute_aliases, oci_labels, primary_tag
+from ci.table.resolve import BuildRequest, resolve, resolve_targets
+from ci.table.rows import Table
 
 
 def test_seed_tag_shape() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ci import cli_verify
-from ci.pkgindex import IndexFile, PackageIndex, Target, installable
+from ci.cli import verify as cli_verify
+from ci.verify.index import IndexFile, PackageIndex, Target, installable
 from tests.unit.conftest import RunCli, WriteTable
 from tests.unit.index_fixture import replay_session
 
@@ -223,7 +223,7 @@ def test_bad_flags_are_one_line_exit_2(run_cli: RunCli, argv: tuple[str, ...], f
 
 
 def _file(filename: str, *, requires_python: str | None = None, yanked: bool = False) -> IndexFile:
-    from ci.pkgindex import _parse_file
+    from ci.verify.index import _parse_file
 
     parsed = _parse_file(filename)
     assert parsed is not None

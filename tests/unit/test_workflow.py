@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ci import main
-from ci.remote import parse_cache
-from ci.resolve import resolve_targets
-from ci.table import load_table
+from ci.cli import main
+from ci.engine.remote import parse_cache
+from ci.table.load import load_table
+from ci.table.resolve import resolve_targets
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "images.yml"
 SELECTORS = "--tf 2.15.0 --python 3.10"

@@ -1,0 +1,104 @@
+"""`promote`: copy tested images by digest to a release repository (ci.registry.release does it).
+
+Why credentials per registry: staging and release are often different registries (or owners) with
+different tokens, and a token must only ever reach the registry it belongs to. So the source and the
+target each get their own user and password (`--from-user` / `--to-user`, passwords from the
+environment or a file, never a flag value), or an auth file in the Docker/containers format (what
+`docker login` / `skopeo login` already wrote), which is keyed by registry.
+
+Exit codes: 0 every tag promoted (or already there); 1 a registry refused or failed (journal says
+what moved); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ci import select
+from ci.cli import flags
+from ci.model.errors import UserError
+from ci.model.refs import parse_repository
+from ci.model.spec import ImageSpec
+from ci.registry.release import PromoteRequest
+from ci.registry.release import run_promote as promote_images
+from ci.report.results import RunResult, read_results
+
+DEFAULT_JOURNAL = "promote-journal.json"
+
+
+def configure_promote(parser: argparse.ArgumentParser) -> None:
+    flags.add_selectors(parser)
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="index.json files written by `build --report-dir` (one per build job): promote exactly "
+        "the digests those builds tested and pushed, instead of resolving staging tags now",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source_repo",
+        metavar="REGISTRY/REPO",
+        help="where CI published the tested images (by primary tag); implied by --results",
+    )
+    parser.add_argument(
+        "--to",
+        dest="target_repo",
+        required=True,
+        metavar="REGISTRY/REPO",
+        help="release repository (may equal --from to only move aliases)",
+    )
+    parser.add_argument("--no-aliases", action="store_true", help="copy primary tags only")
+    parser.add_argument("--dry-run", action="store_true", help="resolve and print, write nothing")
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=Path(DEFAULT_JOURNAL),
+        metavar="FILE",
+        help=f"where every tag's outcome is written as JSON (default {DEFAULT_JOURNAL})",
+    )
+    group = parser.add_argument_group("registry access")
+    flags.add_credential_flags(group, flags.SOURCE, "the --from registry")
+    flags.add_credential_flags(group, flags.TARGET, "the --to registry")
+    flags.add_transport_flags(group)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    """Copy tested images (by digest) to the release repository and move their aliases."""
+    target = parse_repository(args.target_repo, "--to")
+    source = parse_repository(args.source_repo, "--from") if args.source_repo else None
+    chosen = flags.selection(args)
+    results: list[RunResult] = []
+    specs: tuple[ImageSpec, ...] = ()
+    if args.results:
+        if chosen.request is not None or chosen.all:
+            raise UserError("--results names the images; give no selectors or --all with it")
+        results = [entry for path in args.results for entry in read_results(path)]
+    else:
+        if source is None:
+            raise UserError("--from REGISTRY/REPO is required without --results")
+        specs = select.selected_specs(chosen)
+    if args.journal.is_dir():
+        raise UserError(f"--journal {args.journal}: is a directory; give a file name")
+    request = PromoteRequest(
+        target=target,
+        source=source,
+        results=tuple(results),
+        specs=specs,
+        aliases=not args.no_aliases,
+        dry_run=args.dry_run,
+        journal=args.journal,
+        source_credentials=flags.credentials(args, flags.SOURCE),
+        target_credentials=flags.credentials(args, flags.TARGET),
+        transport=flags.transport(args),
+    )
+    return promote_images(request, warn=_warn)

@@ -1,0 +1,199 @@
+"""Everything `build` can check before the engine builds anything, and the plan it then executes.
+
+Why: a GPU image takes an hour or more to build and check. A typo in --publish, an --export path
+that is a directory, a password file without a user, a registry that is down, a rejected password
+or a locked base that vanished must end the command in seconds (exit 2 for bad input, exit 1 for a
+registry that refuses or does not answer, one line each), not after the build. make_plan runs
+every such check and returns a BuildPlan whose every field is valid; ci.pipeline.run executes it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ci import select
+from ci.build.options import BuildOptions
+from ci.build.python import refuse_if_unbuildable
+from ci.engine.remote import RemoteSession, from_flags
+from ci.model.errors import UserError
+from ci.model.paths import CONTEXT_DIR
+from ci.model.refs import parse_repository
+from ci.model.spec import ImageSpec
+from ci.registry.bases import check_bases, parse_mirrors
+from ci.registry.skopeo import Credentials, Registries, RegistryError, Transport
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Where a passing image is pushed (`{repository}:{spec.tag}`) and with which credentials.
+
+    Why only the primary tag: floating aliases move in `promote`, after a release engineer (or a
+    green pipeline) accepts the tested digests; a build never moves `latest`.
+    """
+
+    registry: str  # host[:port], the key for registry auth
+    repository: str  # registry/path, without a tag
+    credentials: Credentials | None = None  # handed to the engine as a secret, never printed
+
+    def __repr__(self) -> str:  # keep the password out of tracebacks and debug prints
+        user = self.credentials.username if self.credentials else None
+        return f"Publish({self.repository!r}, user={user!r})"
+
+
+class PreflightFailed(Exception):
+    """A registry refused or did not answer before the build: exit 1, one line."""
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """What the `build` command was asked, parsed from its flags but not yet checked."""
+
+    selection: select.Selection
+    options: BuildOptions
+    jobs: int = 2
+    service_checks: bool = True
+    export: str | None = None
+    publish: str | None = None
+    publish_credentials: Credentials | None = None
+    report_dir: Path | None = None
+    transport: Transport = field(default_factory=Transport)
+    base_mirrors: tuple[str, ...] = ()
+    base_check: bool = True
+    cache_to: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()
+    engine: str | None = None
+    verbose: bool = False
+    context_dir: Path = CONTEXT_DIR
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """A build whose every input was checked: specs, options, outputs, registries and the session."""
+
+    specs: tuple[ImageSpec, ...]
+    options: BuildOptions
+    jobs: int
+    service_checks: bool
+    exports: tuple[Path | None, ...]  # one per spec
+    publish: Publish | None
+    report_dir: Path | None
+    remote: RemoteSession
+    verbose: bool
+    context_dir: Path
+
+
+def publish_target(text: str, credentials: Credentials | None) -> Publish:
+    ref = parse_repository(text, "--publish")
+    return Publish(ref.registry, ref.name, credentials)
+
+
+def export_path(template: str, spec: ImageSpec, several: bool) -> Path:
+    """--export FILE; with several images FILE must contain {tag} (one tarball per image)."""
+    if "{tag}" in template:
+        return Path(template.replace("{tag}", spec.tag))
+    if several:
+        raise UserError(f"--export {template}: several images are built; put {{tag}} in the file name")
+    return Path(template)
+
+
+def check_export_path(path: Path) -> None:
+    """The tarball's file must be writable as a file: not a directory, in a writable directory."""
+    if path.is_dir():
+        raise UserError(f"--export {path}: is a directory; give a file name such as {path}/{{tag}}.tar")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"--export {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"--export {path}: {parent} is not writable")
+
+
+def check_report_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--report-dir {path}: exists and is not a directory")
+
+
+def check_registry(registries: Registries, publish: Publish) -> None:
+    """The --publish registry answers and accepts the credentials, before any build work."""
+    try:
+        if publish.credentials is not None:
+            registries.login(publish.registry, publish.credentials)
+        else:
+            registries.check_reachable(publish.registry)
+    except RegistryError as err:
+        raise PreflightFailed(f"--publish {publish.repository}: {err}") from None
+
+
+def check_registries(inputs: BuildInputs, publish: Publish | None, specs: tuple[ImageSpec, ...]) -> None:
+    """Registries, in seconds, before any build work; raises PreflightFailed with the reason.
+
+    The --publish registry must answer and accept the credentials; every base pinned by digest
+    (versions.lock.yaml) must still be there (a moved tag is only a warning: builds use the digest).
+    """
+    bases = {spec.base_image: spec.base_digest for spec in specs if spec.base_digest}
+    check_bases_now = bool(bases) and inputs.base_check
+    if publish is None and not check_bases_now:
+        return
+    mirrors = parse_mirrors(list(inputs.base_mirrors))
+    with inputs.transport.open() as registries:
+        if publish is not None:
+            check_registry(registries, publish)
+        if not check_bases_now:
+            return
+        try:
+            findings = check_bases(registries, {k: v for k, v in bases.items() if v}, mirrors)
+        except RegistryError as err:
+            raise PreflightFailed(
+                f"cannot check the locked base images ({err}); --no-base-check skips this"
+            ) from None
+        for finding in findings:
+            if finding.severity == "warning":
+                print(f"warning: base {finding.message}", file=sys.stderr)
+        errors = [f.message for f in findings if f.severity == "error"]
+        if errors:
+            raise PreflightFailed(f"base image {'; '.join(errors)}")
+
+
+def make_plan(inputs: BuildInputs) -> BuildPlan:
+    """Check every input that can fail before engine work; UserError (exit 2) or PreflightFailed (1)."""
+    if inputs.jobs < 1:
+        raise UserError(f"--jobs {inputs.jobs}: expected a number >= 1")
+    publish = publish_target(inputs.publish, inputs.publish_credentials) if inputs.publish else None
+    if inputs.report_dir is not None:
+        check_report_dir(inputs.report_dir)
+    specs = select.selected_specs(inputs.selection, explicit=True)
+    for spec in specs:  # a refused spec or an unverifiable installer: seconds, not an hour
+        refuse_if_unbuildable(spec, inputs.options)
+    exports: tuple[Path | None, ...] = tuple(
+        export_path(inputs.export, spec, len(specs) > 1) if inputs.export else None for spec in specs
+    )
+    for path in exports:  # validate the file names before hours of building
+        if path is not None:
+            check_export_path(path)
+    targets = select.load(inputs.selection.table)[1] if inputs.cache_from else ()
+    remote = from_flags(
+        cache_to=inputs.cache_to,
+        cache_from=inputs.cache_from,
+        engine=inputs.engine,
+        specs=specs,
+        targets=targets,
+        plain_http=inputs.transport.plain_http,
+        ca_bundle=inputs.transport.ca_bundle,
+    )
+    check_registries(inputs, publish, specs)
+    return BuildPlan(
+        specs=specs,
+        options=inputs.options,
+        jobs=inputs.jobs,
+        service_checks=inputs.service_checks,
+        exports=exports,
+        publish=publish,
+        report_dir=inputs.report_dir,
+        remote=remote,
+        verbose=inputs.verbose,
+        context_dir=inputs.context_dir,
+    )

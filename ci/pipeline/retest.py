@@ -1,0 +1,79 @@
+"""`test IMAGE`: every check again, on an image already built or published, without rebuilding.
+
+Why the labels: without selectors, the image's own io.tfimages.* labels say what it claims to be,
+and it is checked as that (a mismatch with the selectors given is a warning, the selectors win).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ci import select
+from ci.build.options import BuildOptions
+from ci.engine.remote import from_flags
+from ci.model.spec import ImageSpec
+from ci.model.tags import OCI
+from ci.pipeline.preflight import check_report_dir
+from ci.pipeline.run import exit_code, retest_image, summary, write_reports
+
+
+@dataclass(frozen=True)
+class TestInputs:
+    """What the `test` command was asked, parsed from its flags."""
+
+    __test__ = False  # not a pytest test class
+
+    image: str
+    selection: select.Selection
+    options: BuildOptions
+    service_checks: bool = True
+    report_dir: Path | None = None
+    engine: str | None = None
+    verbose: bool = False
+
+
+def spec_from_labels(selection: select.Selection, image: str, labels: dict[str, str]) -> ImageSpec:
+    """Without selectors, the image's own io.tfimages.* labels say what it claims to be."""
+    table, targets = select.load(selection.table)
+    return select.resolve_selected(table, targets, select.request_from_labels(labels, image))
+
+
+def retest(inputs: TestInputs) -> int:
+    from ci.engine.session import run_session
+
+    if inputs.report_dir is not None:
+        check_report_dir(inputs.report_dir)
+    # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
+    selected = select.selected_specs(inputs.selection)[0] if inputs.selection.request is not None else None
+    remote = from_flags(engine=inputs.engine)
+
+    async def body() -> int:
+        from dagger import QueryError, dag
+
+        image = dag.container().from_(inputs.image)
+        try:
+            labels = {await label.name(): await label.value() for label in await image.labels()}
+        except QueryError as exc:
+            print(f"error: cannot pull {inputs.image}: {exc}", file=sys.stderr)
+            return 1
+        spec = selected if selected is not None else spec_from_labels(inputs.selection, inputs.image, labels)
+        claimed = labels.get(f"{OCI}.version")
+        if claimed and claimed != spec.tag:
+            print(
+                f"warning: {inputs.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr
+            )
+        report = await retest_image(
+            image,
+            spec,
+            inputs.options,
+            service_checks=inputs.service_checks,
+            name=inputs.image,
+            report_facts=inputs.report_dir is not None,
+        )
+        print(summary([report]))
+        write_reports(inputs.report_dir, [report])
+        return exit_code([report])
+
+    return run_session(body, verbose=inputs.verbose, remote=remote)

@@ -1,0 +1,289 @@
+"""Promotion: put the exact tested digests under release names, and say precisely what moved.
+
+Why a plan, then a journal: a release engineer needs two guarantees. Nothing is written until every
+source is known to exist (a missing digest stops the run before the first copy), and when a copy
+fails half way (a 503 from the target, a dropped connection) the run says, tag by tag, what moved,
+what was already there and what did not move, so a re-run can finish the job. Re-running is
+idempotent: a tag that already points at the digest is left alone ("already there").
+
+Sources come from either the results file of the build that tested and pushed the images (exact
+digest handoff: what was checked is what is promoted, even if someone pushed over the staging tag
+since) or, without one, the staging tags as they are now.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ci.model import refs
+from ci.model.errors import UserError
+from ci.model.refs import Reference
+from ci.model.spec import ImageSpec
+from ci.registry.skopeo import Credentials, Registries, RegistryError, Transport
+from ci.report.results import RunResult
+
+Outcome = Literal["moved", "already there", "failed", "not attempted", "would move"]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One tested image and every name it gets in the release repository."""
+
+    image: str  # its primary tag, for messages
+    source: Reference  # pinned by digest
+    targets: tuple[Reference, ...]  # primary tag first, then aliases
+
+    @property
+    def digest(self) -> str:
+        assert self.source.digest is not None
+        return self.source.digest
+
+
+@dataclass(frozen=True)
+class Entry:
+    image: str
+    target: str
+    digest: str
+    outcome: Outcome
+    previous: str | None = None  # what the target tag pointed at before (None: new tag)
+    error: str | None = None
+
+
+@dataclass
+class Journal:
+    """Every tag's outcome, printed as it happens and written as JSON after every step."""
+
+    source: str
+    target: str
+    path: Path | None
+    entries: list[Entry] = field(default_factory=list)
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    echo: Callable[[str], None] = field(default=print, repr=False)
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        note = f" (was {entry.previous})" if entry.previous and entry.outcome == "moved" else ""
+        error = f": {entry.error}" if entry.error else ""
+        self.echo(f"{entry.outcome:<13} {entry.target} @ {entry.digest}{note}{error}")
+        self.save()
+
+    def count(self, *outcomes: Outcome) -> int:
+        return sum(1 for e in self.entries if e.outcome in outcomes)
+
+    @property
+    def complete(self) -> bool:
+        return self.count("failed", "not attempted") == 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "schema": 1,
+                "source": self.source,
+                "target": self.target,
+                "started": self.started,
+                "complete": self.complete,
+                "entries": [asdict(e) for e in self.entries],
+            },
+            indent=2,
+        )
+
+    def save(self) -> None:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(self.to_json() + "\n", encoding="utf-8")
+
+    def summary(self) -> str:
+        return (
+            f"{self.count('moved')} moved, {self.count('already there')} already there, "
+            f"{self.count('failed')} failed, {self.count('not attempted')} not attempted"
+        )
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _targets(target: Reference, tags: Sequence[str]) -> tuple[Reference, ...]:
+    return tuple(target.with_tag(tag) for tag in tags)
+
+
+def plan_from_tags(
+    registries: Registries,
+    specs: Sequence[ImageSpec],
+    source: Reference,
+    target: Reference,
+    *,
+    aliases: bool,
+) -> list[Promotion]:
+    """Resolve each image's staging tag to a digest now; every source first, nothing written."""
+    plans: list[Promotion] = []
+    missing: list[str] = []
+    for spec in specs:
+        ref = source.with_tag(spec.tag)
+        digest = registries.digest(ref)
+        if digest is None:
+            missing.append(str(ref))
+            continue
+        tags = spec.all_tags if aliases else (spec.tag,)
+        plans.append(Promotion(spec.tag, source.with_digest(digest), _targets(target, tags)))
+    if missing:
+        raise RegistryError(
+            f"nothing promoted: {len(missing)} source image(s) not found: {', '.join(missing)}"
+        )
+    return plans
+
+
+def plan_from_results(
+    registries: Registries,
+    results: Sequence[RunResult],
+    target: Reference,
+    *,
+    aliases: bool,
+    source: Reference | None,
+    warn: Callable[[str], None],
+) -> list[Promotion]:
+    """Exactly the digests a build pushed after every check passed; refuse if one is gone."""
+    plans: list[Promotion] = []
+    missing: list[str] = []
+    for result in results:
+        if not result.ok or result.pushed is None:
+            why = "failed its checks" if not result.ok else "was not pushed"
+            warn(f"{result.tag}: skipped, it {why} in {result.source}")
+            continue
+        pushed = refs.parse(f"{result.pushed.repository}:{result.pushed.tag}", what=result.source)
+        if source is not None and (pushed.registry, pushed.repository) != (
+            source.registry,
+            source.repository,
+        ):
+            raise UserError(f"--from {source.name} does not match {pushed.name} in {result.source}")
+        pinned = pushed.with_digest(result.pushed.digest)
+        if registries.digest(pinned) is None:
+            missing.append(str(pinned))
+            continue
+        now = registries.digest(pushed)
+        if now != result.pushed.digest:
+            warn(
+                f"{pushed} has moved since the build ({now or 'deleted'}); promoting the tested "
+                f"{result.pushed.digest}"
+            )
+        tags = result.tags if aliases else (result.tag,)
+        plans.append(Promotion(result.tag, pinned, _targets(target, tags)))
+    if missing:
+        raise RegistryError(f"nothing promoted: tested digest(s) missing from staging: {', '.join(missing)}")
+    if not plans:
+        raise RegistryError("nothing promoted: the results name no image that passed and was pushed")
+    return plans
+
+
+# --------------------------------------------------------------------------- executing
+
+
+def promote(registries: Registries, plans: Sequence[Promotion], journal: Journal, *, dry_run: bool) -> None:
+    """Copy tag by tag, primary tag first; stop at the first failure and journal the rest."""
+    pending = [(plan, target) for plan in plans for target in plan.targets]
+    for index, (plan, target) in enumerate(pending):
+        try:
+            previous = registries.digest(target)
+            if previous == plan.digest:
+                journal.add(Entry(plan.image, str(target), plan.digest, "already there", previous))
+                continue
+            if dry_run:
+                journal.add(Entry(plan.image, str(target), plan.digest, "would move", previous))
+                continue
+            registries.copy(plan.source, target)
+        except RegistryError as err:
+            journal.add(Entry(plan.image, str(target), plan.digest, "failed", error=str(err)))
+            for rest_plan, rest_target in pending[index + 1 :]:
+                journal.add(Entry(rest_plan.image, str(rest_target), rest_plan.digest, "not attempted"))
+            raise
+        journal.add(Entry(plan.image, str(target), plan.digest, "moved", previous))
+
+
+# --------------------------------------------------------------------------- the whole command
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    """Everything `promote` was asked, validated by the command; credentials never in a repr."""
+
+    target: Reference
+    source: Reference | None  # --from; None with --results: the results name each source
+    results: tuple[RunResult, ...]  # --results; empty: resolve `specs` at `source` now
+    specs: tuple[ImageSpec, ...]
+    aliases: bool
+    dry_run: bool
+    journal: Path
+    source_credentials: Credentials | None
+    target_credentials: Credentials | None
+    transport: Transport
+
+
+def run_promote(
+    request: PromoteRequest, warn: Callable[[str], None], echo: Callable[[str], None] = print
+) -> int:
+    """Log in, plan every source, then copy; 0 done, 1 a registry refused (the journal says what moved)."""
+    with request.transport.open() as registries:
+        source_name = request.source.name if request.source else "results"
+        journal = Journal(source_name, request.target.name, request.journal, echo=echo)
+        try:
+            # Preflight: both registries answer and accept their own credentials before any copy.
+            sources = {request.source.registry} if request.source else _result_registries(request.results)
+            login_all(
+                registries,
+                sources,
+                request.target.registry,
+                request.source_credentials,
+                request.target_credentials,
+            )
+            if request.results:
+                plans = plan_from_results(
+                    registries,
+                    request.results,
+                    request.target,
+                    aliases=request.aliases,
+                    source=request.source,
+                    warn=warn,
+                )
+            else:
+                assert request.source is not None  # the command requires --from without --results
+                plans = plan_from_tags(
+                    registries, request.specs, request.source, request.target, aliases=request.aliases
+                )
+            promote(registries, plans, journal, dry_run=request.dry_run)
+        except RegistryError as err:
+            moved = journal.summary() if journal.entries else "nothing written"
+            where = f"; journal: {request.journal}" if journal.entries else ""
+            print(f"error: promote: {err} ({moved}{where})", file=sys.stderr)
+            return 1
+    echo(f"promote: {journal.summary()}; journal: {request.journal}")
+    return 0
+
+
+def _result_registries(results: Sequence[RunResult]) -> set[str]:
+    return {
+        refs.parse_repository(r.pushed.repository, r.source).registry for r in results if r.pushed is not None
+    }
+
+
+def login_all(
+    registries: Registries,
+    sources: set[str],
+    target: str,
+    source_creds: Credentials | None,
+    target_creds: Credentials | None,
+) -> None:
+    """Check each registry's own credentials up front. One registry serving as both source and
+    target gets the target's credentials (they must be able to push); a credential is never used
+    for any other registry."""
+    logins: dict[str, Credentials] = {}
+    if source_creds is not None:
+        logins.update(dict.fromkeys(sources, source_creds))
+    if target_creds is not None:
+        logins[target] = target_creds
+    for registry, creds in sorted(logins.items()):
+        registries.login(registry, creds)

@@ -1,0 +1,155 @@
+"""Write a run's reports: per image report.json, report.md and sbom.cdx.json; index.json and index.md.
+
+Layout under `--report-dir DIR`:
+
+    DIR/index.json            {"schema": 1, "images": [...]}: one entry per image of the run, the
+                              shape `promote --results` reads (tag, tags, ok, pushed, checks) plus
+                              sizes, ids, versions and the paths of the per-image files
+    DIR/index.md              the table of built images (the seed guide's: tag, image id, size)
+    DIR/<tag>/report.json     everything: tags, digest, sizes, layers, build steps, checks,
+                              versions, packages
+    DIR/<tag>/report.md       the same for people
+    DIR/<tag>/sbom.cdx.json   CycloneDX SBOM (ci.report.sbom)
+
+index.json's schema, writer and reader are ci.report.results.
+
+With $GITHUB_STEP_SUMMARY set, the
+index and each image's report (without the long package tables, which stay in the files) are
+appended to the job summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ci.report.markdown import image_markdown, index_markdown, primary_tag
+from ci.report.model import PACKAGE_TITLES, CheckReport
+from ci.report.results import (
+    FILE_KEYS,
+    INDEX_JSON,
+    SCHEMA,
+    JsonDict,
+    index_entry,
+    index_json,
+    read_indexes,
+    summary_json,
+)
+
+INDEX_MD = "index.md"
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+SBOM_JSON = "sbom.cdx.json"
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+def image_dir_name(report: CheckReport) -> str:
+    """A tag is a safe directory name ([A-Za-z0-9_.-]); an image reference (test) is made one."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in primary_tag(report))
+
+
+def report_json(report: CheckReport) -> JsonDict:
+    data = {"schema": SCHEMA, **summary_json(report), "timings": dict(report.timings)}
+    facts = report.facts
+    if facts is None:
+        return {**data, "facts": None}
+    data.update(
+        variant=facts.variant,
+        base_image=facts.base_image,
+        steps=[
+            {"name": s.name, "seconds": s.seconds, "layers": s.layers, "operations": list(s.operations)}
+            for s in facts.steps
+        ],
+        layers=[
+            {
+                "digest": layer.digest,
+                "diff_id": layer.diff_id,
+                "size": layer.size,
+                "uncompressed_size": layer.uncompressed_size,
+                "media_type": layer.media_type,
+                "step": layer.step,
+                "created_by": layer.created_by,
+            }
+            for layer in facts.layers
+        ],
+        pieces=list(facts.pieces),
+        packages={
+            source: [
+                {
+                    k: v
+                    for k, v in (
+                        ("name", p.name),
+                        ("version", p.version),
+                        ("arch", p.arch),
+                        ("channel", p.channel),
+                        ("build", p.build),
+                    )
+                    if v is not None
+                }
+                for p in facts.packages_from(source)
+            ]
+            for source in PACKAGE_TITLES
+            if facts.packages_from(source)
+        },
+        notes=list(facts.notes),
+    )
+    return data
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
+    """Write every image's files and the index; append to the GitHub step summary when set."""
+    from ci.report.sbom import sbom_json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for report in reports:
+        name = image_dir_name(report)
+        image_dir = directory / name
+        image_dir.mkdir(parents=True, exist_ok=True)
+        (image_dir / REPORT_JSON).write_text(json.dumps(report_json(report), indent=2) + "\n")
+        (image_dir / REPORT_MD).write_text(image_markdown(report))
+        sbom = report.facts is not None
+        if report.facts is not None:
+            (image_dir / SBOM_JSON).write_text(sbom_json(report, report.facts) + "\n")
+        files = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
+        entries.append(index_entry(report, {**files, "sbom": f"{name}/{SBOM_JSON}" if sbom else None}))
+    index = directory / INDEX_JSON
+    index.write_text(json.dumps(index_json(entries), indent=2) + "\n")
+    (directory / INDEX_MD).write_text(index_markdown(entries))
+    append_step_summary(
+        [index_markdown(entries), *(image_markdown(r, packages=False, level=2) for r in reports)]
+    )
+    return index
+
+
+def append_step_summary(sections: Sequence[str]) -> Path | None:
+    """GitHub renders $GITHUB_STEP_SUMMARY (Markdown, 1 MiB per step) on the run's page."""
+    target = os.environ.get(STEP_SUMMARY_ENV)
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as summary:
+        summary.write("\n".join(sections) + "\n")
+    return path
+
+
+def merge_indexes(paths: Sequence[Path], out: Path | None) -> str:
+    """One table of the images of several index.json files (one per CI job); also into `out`
+    (index.json and index.md, links relative to it) and the step summary. Returns the table."""
+    entries = read_indexes(paths)
+    text = index_markdown(entries)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for entry in entries:  # paths relative to the merged index, so its links keep working
+            for key in FILE_KEYS:
+                if entry.get(key):
+                    entry[key] = os.path.relpath(entry[key], out)
+        (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
+        (out / INDEX_MD).write_text(index_markdown(entries))
+    append_step_summary([text])
+    return text
