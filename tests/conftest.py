@@ -168,7 +168,7 @@ async def dagger_client(infra: Infra) -> AsyncIterator[object]:
     from ci.engine.session import session_log
 
     # Progress goes to a file (or stderr with TFCI_DAGGER_LOG=1), never to an unread pipe: see
-    # ci/session.py for the 300 s close hang that an unread pipe causes.
+    # ci/engine/session.py for the 300 s close hang that an unread pipe causes.
     with session_log(sys.stderr) as (log, path):
         if path is not None:
             print(f"\n[dagger] engine progress log: {path}", file=sys.stderr)

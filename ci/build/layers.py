@@ -102,7 +102,9 @@ class Layers:
 
     def timezone(self, ctr: Container, spec: ImageSpec) -> Container:
         return ctr.with_exec(
-            execs.sh(f"ln -sf /usr/share/zoneinfo/{TIMEZONE} /etc/localtime && echo {TIMEZONE} > /etc/timezone")
+            execs.sh(
+                f"ln -sf /usr/share/zoneinfo/{TIMEZONE} /etc/localtime && echo {TIMEZONE} > /etc/timezone"
+            )
         )
 
     def locale(self, ctr: Container, spec: ImageSpec) -> Container:
@@ -141,7 +143,12 @@ class Layers:
         an earlier layer installed it: an installed version that violates a constraint is replaced.
         """
         return pip.install(
-            ctr, self.options, spec, pip.tensorflow_requirements(spec), spec.constraints, spec.pip_extra_indexes
+            ctr,
+            self.options,
+            spec,
+            pip.tensorflow_requirements(spec),
+            spec.constraints,
+            spec.pip_extra_indexes,
         )
 
     def system_files(self, ctr: Container, spec: ImageSpec) -> Container:
@@ -201,7 +208,6 @@ class Layers:
         for service in contract.SERVICES:
             ctr = ctr.with_exposed_port(service.port, description=service.description)
         return ctr.with_workdir(contract.WORKDIR).with_default_args(["bash", contract.BOOT_SCRIPT])
-
 
 
 def build_image(spec: ImageSpec, options: BuildOptions, *, context_dir: Path = CONTEXT_DIR) -> Container:

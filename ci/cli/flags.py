@@ -243,8 +243,8 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_cache_flags(parser: argparse.ArgumentParser) -> None:
-    """Remote layer cache (ci/remote.py): share layers across CI runners and runs."""
-    group = parser.add_argument_group("remote layer cache (BuildKit cache backends; see ci/remote.py)")
+    """Remote layer cache (ci/engine/remote.py): share layers across CI runners and runs."""
+    group = parser.add_argument_group("remote layer cache (BuildKit cache backends; see ci/engine/remote.py)")
     group.add_argument(
         "--cache-to",
         action="append",

@@ -101,8 +101,8 @@ class CacheConfig:
         return f"type={self.type}" + (f" {where}" if where else "")
 
 
-def _check_ref(flag: str, ref: str) -> None:
-    """registry[:port]/repository[:tag] with a host part, as the engine's resolver needs it."""
+def _valid_ref(flag: str, ref: str) -> None:
+    """A cache ref is an image reference (ci.model.refs), `{tag}` standing for an image's tag."""
     refs.parse(ref.replace(TAG_PLACEHOLDER, "x"), what=flag)
 
 
@@ -113,7 +113,7 @@ def parse_cache(flag: str, value: str, environ: Mapping[str, str] | None = None)
     if not value or any(c in value for c in ";\n\r\t ") or "\\" in value:
         raise UserError(f"{flag} {value!r}: no spaces, ';' or '\\' (one cache per flag; repeat the flag)")
     if "=" not in value:  # shorthand: a registry repository, optionally with a tag
-        _check_ref(flag, value)
+        _valid_ref(flag, value)
         has_tag = ":" in value.rsplit("/", 1)[-1]
         ref = value if has_tag else f"{value}:{{tag}}"
         short = (("ref", ref), ("mode", "max")) if export else (("ref", ref),)
@@ -148,7 +148,7 @@ def parse_cache(flag: str, value: str, environ: Mapping[str, str] | None = None)
             )
         raise UserError(f"{flag} {value!r}: type={kind} needs {', '.join(missing)}{hint}")
     if kind == "registry":
-        _check_ref(flag, attrs["ref"])
+        _valid_ref(flag, attrs["ref"])
     if "mode" in attrs and attrs["mode"] not in ("min", "max"):
         raise UserError(f"{flag} {value!r}: mode must be min or max; got {attrs['mode']!r}")
     if export and kind == "registry" and "mode" not in attrs:
@@ -168,7 +168,7 @@ def parse_engine(value: str) -> str:
 
 
 def share_key(spec: ImageSpec) -> tuple[object, ...]:
-    """Images with equal keys build identical base, OS, Python and Jupyter layers (ci/layers.py)."""
+    """Images with equal keys build identical base, OS, Python and Jupyter layers (ci/build/layers.py)."""
     installer = spec.miniconda.filename if spec.miniconda else None
     return (spec.base_image, spec.base_digest, spec.os_id, spec.python_source, spec.python_version, installer)
 

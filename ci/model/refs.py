@@ -172,7 +172,18 @@ def parse_repository(text: str, flag: str) -> Reference:
 
 def parse_registry(text: str, what: str) -> str:
     """HOST[:PORT] alone (--plain-http, --base-mirror's MIRROR), by the same host rules."""
-    return parse(f"{text}/x", what=what).registry
+    from ci.model.errors import UserError
+
+    try:
+        if "://" in text:
+            raise ReferenceError("give HOST[:PORT] without a URL scheme, e.g. ghcr.io or 127.0.0.1:5000")
+        if not text or "/" in text or any(c.isspace() or not c.isprintable() for c in text):
+            raise ReferenceError("expected a registry HOST[:PORT] alone, e.g. ghcr.io or 127.0.0.1:5000")
+        if not ("." in text or ":" in text or text == "localhost" or text.startswith("[")):
+            raise ReferenceError("must start with a registry host (a name with a dot or a port, or localhost)")
+        return _host(text)
+    except ReferenceError as exc:
+        raise UserError(f"{what} {_shown(text)!r}: {exc}") from None
 
 
 def is_loopback(registry: str) -> bool:

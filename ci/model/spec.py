@@ -24,8 +24,6 @@ CudaSource = Literal["none", "base", "pip"]
 PythonSource = Literal["miniconda", "system"]
 Kind = Literal["cpu", "gpu", "pip"]
 
-VARIANTS: tuple[Variant, ...] = ("cpu", "gpu")
-CUDA_SOURCES: tuple[CudaSource, ...] = ("base", "pip")  # what a GPU image may ask for
 PYTHON_SOURCES: tuple[PythonSource, ...] = ("miniconda", "system")
 
 
@@ -49,6 +47,9 @@ KINDS: Mapping[Kind, ImageKind] = {
     "gpu": ImageKind("gpu", "gpu", "base", "gpu", "GPU image on an nvidia/cuda devel base"),
     "pip": ImageKind("pip", "gpu", "pip", "gpu-pip", "GPU image with CUDA from NVIDIA's pip wheels"),
 }
+# What a request (flag, matrix row, targets: entry) may say, derived from the kinds.
+VARIANTS: tuple[Variant, ...] = tuple(dict.fromkeys(kind.variant for kind in KINDS.values()))
+CUDA_SOURCES: tuple[CudaSource, ...] = tuple(k.cuda_source for k in KINDS.values() if k.variant == "gpu")
 
 
 def kind_of(variant: str, cuda_source: str) -> ImageKind:

@@ -17,7 +17,7 @@
 # download and run times, never in front of them.
 #
 # The image contract (ports, paths, locale, timezone, Python prefix) comes from
-# /etc/tfimage/contract.env, which the build generates from ci/contract.py; this file
+# /etc/tfimage/contract.env, which the build generates from ci/model/contract.py; this file
 # sources and exports it (supervisord.conf reads %(ENV_TFIMAGE_...)s) and spells none of
 # those values itself.
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Idempotent init step of the TensorFlow dev image: run by the build and at every boot.
 
-`init.py --build` (the image build's runtime_files layer) installs the static files, so the image
+`init.py --build` (the image build's system_files layer) installs the static files, so the image
 is right before its first boot (login shells, `sshd -t`); `init.py` (boot.sh, every boot) runs the
 same steps again, which repairs them, plus the per-container ones. Running it twice writes
 identical files. Written (paths inside the image):
@@ -71,7 +71,7 @@ INIT_DIR = os.path.dirname(HERE)
 FILES_DIR = os.path.join(HERE, "files")
 PROFILE_SRC = os.path.join(INIT_DIR, "profile.d", "tfimage.sh")
 SSHD_SETTINGS_SRC = os.path.join(INIT_DIR, "ssh", "tfimage.conf")
-CONTRACT_ENV = "/etc/tfimage/contract.env"  # written by the image build from ci/contract.py
+CONTRACT_ENV = "/etc/tfimage/contract.env"  # written by the image build from ci/model/contract.py
 
 # Variables copied into the environment snapshot (exact names, then name prefixes).
 SNAPSHOT_NAMES = (

@@ -66,7 +66,8 @@ def test_a_fresh_engine_reuses_the_layers_another_engine_exported(
     tag = specs.cpu_spec().tag
 
     first = fresh_engine("cache-a")
-    cold, cold_wall = _build(first, "--cache-to", repo)
+    # --plain-http: the export is read back (skopeo) over plain HTTP only when the registry is named so.
+    cold, cold_wall = _build(first, "--cache-to", repo, "--plain-http", infra.registry)
     assert cold.returncode == 0, cold.stdout + cold.stderr[-3000:]
     assert f"cache export: type=registry {repo}:{tag} written" in cold.stdout, cold.stdout
     ran_first = layers_run(first.log.read_text())
@@ -75,7 +76,9 @@ def test_a_fresh_engine_reuses_the_layers_another_engine_exported(
 
     second = fresh_engine("cache-b")
     unreachable = "127.0.0.1:1/tfci-e2e/nowhere"
-    warm, warm_wall = _build(second, "--cache-from", repo, "--cache-to", unreachable)
+    warm, warm_wall = _build(
+        second, "--cache-from", repo, "--cache-to", unreachable, "--plain-http", infra.registry
+    )
     print(
         f"\n[e2e] {tag}: cold build on a fresh engine {_built_in(cold.stdout)}s "
         f"(whole run with checks and export {cold_wall:.0f}s); fresh engine importing the registry "

@@ -1,7 +1,7 @@
 """The engine dies mid-build (as an out-of-memory kill on a CI runner would): the command must say so.
 
 Why a fresh engine instance of its own (tests/infra/engines.py): the test kills the engine for real,
-with SIGKILL, and other tests and sessions use the shared one. Before the watchdog in ci/session.py,
+with SIGKILL, and other tests and sessions use the shared one. Before the watchdog in ci/engine/session.py,
 this ended after about five minutes with `RetryError[... TransportServerError]` and no word about the
 engine; now it must end within a minute, with one line naming the lost engine and the progress log,
 having pushed nothing, and a re-run on the restarted engine must complete.

@@ -1,6 +1,6 @@
 """The Kubernetes example's probe targets answer on a running image (its real CMD).
 
-Why: the unit tests check the probes against ci/contract.py; this checks the contract's paths
+Why: the unit tests check the probes against ci/model/contract.py; this checks the contract's paths
 against the image itself, from a second container on the network, as the kubelet would reach them
 (the readiness probe's 127.0.0.1 becomes the service's host name).
 """
@@ -15,7 +15,7 @@ from ci.build.client import client_container
 from ci.build.layers import build_image
 from ci.probe.services.session import HOST, session_inputs, start_session
 from tests.e2e import specs
-from tests.unit.test_examples import probe_targets
+from tests.unit.examples.test_examples import probe_targets
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
 

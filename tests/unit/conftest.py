@@ -22,6 +22,8 @@ from tests.unit.context_env import make_root
 
 RunCli = Callable[..., tuple[int, str, str]]
 WriteTable = Callable[[Any], Path]
+# The seed guide's image: `plan` and `matrix` tests look for it.
+SEED_TAG = "2.15.0-python3.10-cuda12.1.0-cudnn8-devel-ubuntu22.04"
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +64,14 @@ def write_table(tmp_path: Path) -> WriteTable:
 
 
 @pytest.fixture
+def table_copy(tmp_path: Path) -> Path:
+    """A copy of versions.yaml in tmp_path, so a test can write a lock file beside it."""
+    path = tmp_path / "versions.yaml"
+    path.write_text(DEFAULT_TABLE.read_text())
+    return path
+
+
+@pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
     """Run ci.main.main in-process; return (exit code, stdout, stderr)."""
 
@@ -77,3 +87,12 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
 def root(tmp_path: Path) -> Path:
     """A fake image root for boot.sh/init.py (see tests/unit/context_env.py)."""
     return make_root(tmp_path)
+
+
+@pytest.fixture
+def recorded_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`verify` reads the recorded index responses (tests/fixtures/index), never the network."""
+    from ci.cli import verify as cli_verify
+    from tests.unit.index_fixture import replay_session
+
+    monkeypatch.setattr(cli_verify, "SESSION_FACTORY", replay_session)

@@ -3,7 +3,7 @@
 Why a fake root: boot.sh and init.py prefix every path with TFIMAGE_ROOT, so the tests run the
 real scripts against a temporary directory tree, with chpasswd, sshd and supervisord replaced
 by small fakes that record what they were given. The image contract file in that root is the
-one ci/contract.py generates, exactly as the image build writes it.
+one ci/model/contract.py generates, exactly as the image build writes it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from ci.report.model import CheckReport, CheckResult, ImageFacts, LayerFacts, Pa
 
 DIGEST = "sha256:" + "a" * 64
 CONFIG = "sha256:" + "b" * 64
+TAG = "2.15.0-python3.11-cpu-debian12"  # the primary tag of report()
 
 
 def layer(number: int, step: str, size: int, created_by: str) -> LayerFacts:
@@ -66,8 +67,7 @@ def facts(variant: str = "cpu") -> ImageFacts:
 
 
 def report(*, ok: bool = True, pushed: bool = True, with_facts: bool = True) -> CheckReport:
-    tag = "2.15.0-python3.11-cpu-debian12"
-    rep = CheckReport(tag, tags=(tag, "2.15.0-cpu"))
+    rep = CheckReport(TAG, tags=(TAG, "2.15.0-cpu"))
     rep.add(CheckResult("build", "pass", "built in 82s"))
     rep.add(CheckResult("tensorflow smoke test", "pass", "tf.Tensor(1.0, shape=(), dtype=float32)", 4.02))
     rep.add(CheckResult("GPU visible to TensorFlow", "not-checked", "no --require-gpu", 0.0))
@@ -75,7 +75,7 @@ def report(*, ok: bool = True, pushed: bool = True, with_facts: bool = True) -> 
         rep.add(CheckResult("zh_CN.UTF-8 locale", "fail", "`locale -a` has no zh_CN.utf8 | oops", 0.3))
     rep.timings = {"build": 82.0, "checks": 10.0}
     if pushed:
-        rep.pushed = PushedImage("127.0.0.1:5000/tfci/tensorflow", tag, DIGEST)
+        rep.pushed = PushedImage("127.0.0.1:5000/tfci/tensorflow", TAG, DIGEST)
     if with_facts:
         rep.facts = facts()
     return rep

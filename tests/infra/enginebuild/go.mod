@@ -2,7 +2,7 @@
 // published Go modules (dagger's own go.mod has local replace directives, so
 // `go install github.com/dagger/dagger/cmd/dagger@vX` is refused).
 // The dagger version here must equal the dagger-io pin in pyproject.toml
-// (tests/unit/test_enginebuild_pin.py checks it).
+// (tests/unit/infra/test_enginebuild_pin.py checks it).
 //
 // Why 0.19.10 and not 0.21.x: on the Go module proxy reachable from this
 // project's CI, github.com/dagger/dagger@v0.21.11 is refused (403), and

@@ -1,0 +1,1 @@
+"""Unit tests of ci.cli: each command's flags, in-process."""

@@ -1,0 +1,1 @@
+"""Unit tests of context/: boot.sh, init.py and the configs, against a fake image root."""

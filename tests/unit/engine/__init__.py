@@ -1,0 +1,1 @@
+"""Unit tests of ci.engine: the remote cache and engine flags."""

@@ -1,0 +1,1 @@
+"""Unit tests of examples/: the Kubernetes manifests and docker-run.sh."""

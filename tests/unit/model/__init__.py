@@ -1,0 +1,1 @@
+"""Unit tests of ci.model: the resolved image spec, references, tags, the contract and user input files."""

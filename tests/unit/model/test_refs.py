@@ -1,0 +1,64 @@
+"""Image references are parsed strictly, so a typo never builds for hours or promotes to the wrong place."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci.model.errors import UserError
+from ci.model.refs import parse as parse_reference
+from ci.model.refs import parse_repository
+
+DIGEST = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("text", "registry", "repository", "tag", "digest"),
+    [
+        ("ghcr.io/org/tensorflow:2.15-gpu", "ghcr.io", "org/tensorflow", "2.15-gpu", None),
+        ("127.0.0.1:5000/tfci/smoke", "127.0.0.1:5000", "tfci/smoke", None, None),
+        (f"localhost/x/y@{DIGEST}", "localhost", "x/y", None, DIGEST),
+        (f"reg.example:443/a:b@{DIGEST}", "reg.example:443", "a", "b", DIGEST),
+        ("localhost:5000/a__b/c-d.e:v1.0_x", "localhost:5000", "a__b/c-d.e", "v1.0_x", None),
+    ],
+)
+def test_parse_reference(
+    text: str, registry: str, repository: str, tag: str | None, digest: str | None
+) -> None:
+    ref = parse_reference(text)
+    assert (ref.registry, ref.repository, ref.tag, ref.digest) == (registry, repository, tag, digest)
+    assert str(ref) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("tensorflow:2.15", "must be REGISTRY/REPOSITORY"),
+        ("tensorflow/tensorflow:2.15", "must start with a registry host"),
+        ("ghcr.io/Org/TF:1", "lowercase"),
+        ("ghcr.io/org/tf@sha256:abc", "64 lowercase hex digits"),
+        ("ghcr.io/", "must be REGISTRY/REPOSITORY"),
+        ("ghcr.io//", "empty component"),
+        ("ghcr.io/org//tf", "empty component"),
+        ("ghcr.io/org/tf/", "empty component"),
+        ("https://ghcr.io/org/repo", "without a URL scheme"),
+        ("localhost:abc/repo", "port 'abc' is not a number"),
+        ("localhost:99999/repo", "out of range"),
+        ("ghcr.io/org/my repo", "whitespace"),
+        (" ghcr.io/org/repo", "whitespace"),
+        ("", "empty"),
+        ("ghcr.io/org/repo:bad:tag", "lowercase"),
+        ("ghcr.io/org/repo:-bad", "not valid"),
+        ("bad_host.example/org/repo", "not a valid registry host"),
+    ],
+)
+def test_bad_references_are_one_line_user_errors(text: str, needle: str) -> None:
+    with pytest.raises(UserError) as err:
+        parse_reference(text)
+    assert needle in err.value.message
+    assert "\n" not in err.value.message
+
+
+def test_repository_refuses_a_tag() -> None:
+    with pytest.raises(UserError, match="without :tag or @digest"):
+        parse_repository("ghcr.io/org/tf:1", "--to")
+    assert parse_repository("ghcr.io/org/tf", "--to").name == "ghcr.io/org/tf"

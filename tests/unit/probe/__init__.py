@@ -1,0 +1,1 @@
+"""Unit tests of ci.probe: check rules and manifest parsers on canned outputs."""

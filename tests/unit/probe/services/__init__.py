@@ -1,0 +1,1 @@
+"""Unit tests of ci.probe.services: the service checks' parsing helpers."""

@@ -1,0 +1,222 @@
+"""Promotion on an in-memory registry: every source is found before anything is written, tags are
+copied primary first, and the journal says tag by tag what moved when a copy fails half way."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from ci.model.errors import UserError
+from ci.model.refs import parse, parse_repository
+from ci.model.spec import ImageSpec
+from ci.registry.release import (
+    Entry,
+    Journal,
+    PromoteRequest,
+    Promotion,
+    login_all,
+    plan_from_results,
+    plan_from_tags,
+    promote,
+    run_promote,
+)
+from ci.registry.skopeo import Credentials, RegistryError
+from ci.report.model import PushedImage
+from ci.report.results import RunResult
+from tests.unit.registry.conftest import FakeRegistries, as_registries, as_transport
+
+A = "sha256:" + "a" * 64
+B = "sha256:" + "b" * 64
+STAGING = parse_repository("staging.example/tf", "--from")
+RELEASE = parse_repository("release.example/tf", "--to")
+
+
+def _spec(cpu_spec: ImageSpec, tag: str, *aliases: str) -> ImageSpec:
+    return dataclasses.replace(cpu_spec, tag=tag, aliases=aliases)
+
+
+def _journal(path: Path | None = None) -> tuple[Journal, list[str]]:
+    lines: list[str] = []
+    return Journal("staging.example/tf", "release.example/tf", path, echo=lines.append), lines
+
+
+def test_plan_from_tags_pins_each_staging_tag_and_names_every_target(cpu_spec: ImageSpec) -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A, "staging.example/tf:t2": B})
+    specs = [_spec(cpu_spec, "t1", "latest"), _spec(cpu_spec, "t2")]
+    plans = plan_from_tags(as_registries(fake), specs, STAGING, RELEASE, aliases=True)
+    assert [(p.image, str(p.source), [str(t) for t in p.targets]) for p in plans] == [
+        ("t1", f"staging.example/tf@{A}", ["release.example/tf:t1", "release.example/tf:latest"]),
+        ("t2", f"staging.example/tf@{B}", ["release.example/tf:t2"]),
+    ]
+    primary_only = plan_from_tags(as_registries(fake), specs[:1], STAGING, RELEASE, aliases=False)
+    assert [str(t) for t in primary_only[0].targets] == ["release.example/tf:t1"]
+
+
+def test_one_missing_source_stops_the_plan(cpu_spec: ImageSpec) -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A})
+    specs = [_spec(cpu_spec, "t1"), _spec(cpu_spec, "t2")]
+    with pytest.raises(RegistryError) as err:
+        plan_from_tags(as_registries(fake), specs, STAGING, RELEASE, aliases=True)
+    assert str(err.value) == "nothing promoted: 1 source image(s) not found: staging.example/tf:t2"
+    assert fake.copies == []
+
+
+def _result(tag: str, digest: str | None, ok: bool = True, *aliases: str) -> RunResult:
+    pushed = None if digest is None else PushedImage("staging.example/tf", tag, digest)
+    return RunResult(tag, (tag, *aliases), ok, pushed, "index.json")
+
+
+def test_results_promote_the_tested_digest_even_if_the_tag_moved() -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A, "staging.example/tf:t2": B})
+    fake.push("staging.example/tf:t1", B)  # someone pushed over the staging tag since the build
+    warnings: list[str] = []
+    results = [_result("t1", A, True, "latest"), _result("t2", B, False), _result("t3", None)]
+    plans = plan_from_results(
+        as_registries(fake), results, RELEASE, aliases=True, source=None, warn=warnings.append
+    )
+    assert plans == [
+        Promotion(
+            "t1", parse(f"staging.example/tf@{A}"), (RELEASE.with_tag("t1"), RELEASE.with_tag("latest"))
+        )
+    ]
+    assert warnings == [
+        f"staging.example/tf:t1 has moved since the build ({B}); promoting the tested {A}",
+        "t2: skipped, it failed its checks in index.json",
+        "t3: skipped, it was not pushed in index.json",
+    ]
+
+
+def test_results_refuse_a_gone_digest_a_wrong_source_or_nothing_to_promote() -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A})
+    registries = as_registries(fake)
+    with pytest.raises(
+        RegistryError, match=rf"tested digest\(s\) missing from staging: staging.example/tf@{B}"
+    ):
+        plan_from_results(registries, [_result("t1", B)], RELEASE, aliases=True, source=None, warn=print)
+    other = parse_repository("other.example/tf", "--from")
+    with pytest.raises(
+        UserError, match=r"--from other\.example/tf does not match staging\.example/tf in index\.json"
+    ):
+        plan_from_results(registries, [_result("t1", A)], RELEASE, aliases=True, source=other, warn=print)
+    with pytest.raises(RegistryError, match="the results name no image that passed and was pushed"):
+        plan_from_results(
+            registries, [_result("t1", A, False)], RELEASE, aliases=True, source=None, warn=lambda _: None
+        )
+
+
+def _plans() -> list[Promotion]:
+    return [
+        Promotion("t1", STAGING.with_digest(A), (RELEASE.with_tag("t1"), RELEASE.with_tag("latest"))),
+        Promotion("t2", STAGING.with_digest(B), (RELEASE.with_tag("t2"),)),
+    ]
+
+
+def test_promote_copies_primary_tags_first_and_leaves_what_is_there(tmp_path: Path) -> None:
+    fake = FakeRegistries(
+        {"staging.example/tf:t1": A, "staging.example/tf:t2": B, "release.example/tf:t2": B}
+    )
+    journal, lines = _journal(tmp_path / "journal.json")
+    promote(as_registries(fake), _plans(), journal, dry_run=False)
+    assert fake.copies == [
+        (f"staging.example/tf@{A}", "release.example/tf:t1"),
+        (f"staging.example/tf@{A}", "release.example/tf:latest"),
+    ]
+    assert [e.outcome for e in journal.entries] == ["moved", "moved", "already there"]
+    assert journal.complete
+    assert journal.summary() == "2 moved, 1 already there, 0 failed, 0 not attempted"
+    assert lines[0] == f"moved         release.example/tf:t1 @ {A}"
+    saved = json.loads((tmp_path / "journal.json").read_text())
+    assert saved["complete"] is True
+    assert [e["target"] for e in saved["entries"]] == [
+        "release.example/tf:t1",
+        "release.example/tf:latest",
+        "release.example/tf:t2",
+    ]
+
+
+def test_a_dry_run_copies_nothing_and_says_what_would_move() -> None:
+    fake = FakeRegistries({"release.example/tf:latest": B})
+    journal, _ = _journal()
+    promote(as_registries(fake), _plans(), journal, dry_run=True)
+    assert fake.copies == []
+    assert [e.outcome for e in journal.entries] == ["would move"] * 3
+    assert journal.entries[1].previous == B
+
+
+def test_a_failed_copy_journals_the_rest_as_not_attempted(tmp_path: Path) -> None:
+    fake = FakeRegistries({"release.example/tf:latest": B}, refuse={"release.example/tf:latest"})
+    journal, lines = _journal(tmp_path / "journal.json")
+    with pytest.raises(RegistryError, match="503"):
+        promote(as_registries(fake), _plans(), journal, dry_run=False)
+    assert [(e.target, e.outcome) for e in journal.entries] == [
+        ("release.example/tf:t1", "moved"),
+        ("release.example/tf:latest", "failed"),
+        ("release.example/tf:t2", "not attempted"),
+    ]
+    assert journal.entries[1] == Entry(
+        "t1",
+        "release.example/tf:latest",
+        A,
+        "failed",
+        error="copy to release.example/tf:latest: 503 Service Unavailable",
+    )
+    assert not journal.complete
+    assert json.loads((tmp_path / "journal.json").read_text())["complete"] is False
+    assert lines[-1] == f"not attempted release.example/tf:t2 @ {B}"
+
+
+def test_each_registry_gets_only_its_own_credentials() -> None:
+    fake = FakeRegistries()
+    source, target = Credentials("reader", "r"), Credentials("pusher", "p")
+    login_all(as_registries(fake), {"staging.example", "release.example"}, "release.example", source, target)
+    assert fake.logins == [("release.example", target), ("staging.example", source)]
+    fake.logins.clear()
+    login_all(as_registries(fake), {"staging.example"}, "release.example", None, target)
+    assert fake.logins == [("release.example", target)]
+
+
+def _request(fake: FakeRegistries, journal: Path, *results: RunResult) -> PromoteRequest:
+    return PromoteRequest(
+        target=RELEASE,
+        source=None,
+        results=results,
+        specs=(),
+        aliases=True,
+        dry_run=False,
+        journal=journal,
+        source_credentials=Credentials("reader", "r"),
+        target_credentials=None,
+        transport=as_transport(fake),
+    )
+
+
+def test_run_promote_logs_in_plans_copies_and_says_where_the_journal_is(tmp_path: Path) -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A})
+    out: list[str] = []
+    code = run_promote(
+        _request(fake, tmp_path / "j.json", _result("t1", A)), warn=out.append, echo=out.append
+    )
+    assert code == 0
+    assert fake.logins == [("staging.example", Credentials("reader", "r"))]
+    assert fake.copies == [(f"staging.example/tf@{A}", "release.example/tf:t1")]
+    assert (
+        out[-1]
+        == f"promote: 1 moved, 0 already there, 0 failed, 0 not attempted; journal: {tmp_path / 'j.json'}"
+    )
+
+
+def test_run_promote_failing_is_exit_1_and_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A})
+    code = run_promote(_request(fake, tmp_path / "j.json", _result("t1", B)), warn=print, echo=print)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: promote: nothing promoted: tested digest(s) missing from staging: staging.example/tf@{B} "
+        "(nothing written)\n"
+    )
+    assert not (tmp_path / "j.json").exists()

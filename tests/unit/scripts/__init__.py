@@ -1,0 +1,1 @@
+"""Unit tests of ci.scripts: the in-image scripts as files."""

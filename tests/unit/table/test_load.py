@@ -1,0 +1,68 @@
+"""Loading versions.yaml: the shared sections (sources, os_bases, pythons, cuda_images) against the
+reference data, and a loaded table that round-trips."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ci.table.load import load_table
+from ci.table.rows import Table
+
+REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"  # its README names the sources
+
+
+def test_sources_cited_in_versions_yaml_exist(table: Table) -> None:
+    """Every "(source: KEY)" a comment or value names is in sources:, with an https URL."""
+    text = table.path.read_text(encoding="utf-8")
+    cited = set(re.findall(r"(?<![_a-z])source: ([a-z0-9][a-z0-9.-]*[a-z0-9])", text)) - {"null"}
+    assert cited, "no citations found"
+    unknown = cited - set(table.compat.sources)
+    assert not unknown, f"cited but not in sources: {sorted(unknown)}"
+    assert not re.search(r"\(S\d+b?\)|\bS\d+\b|/work/|compat-data", text), "opaque or machine-local source"
+    assert all(s.url.startswith("https://") for s in table.compat.sources.values())
+
+
+def test_os_bases_include_the_offline_debian(table: Table) -> None:
+    assert table.os_bases["debian12"].image == "debian:bookworm"
+    assert {"ubuntu20.04", "ubuntu22.04", "ubuntu24.04"} <= set(table.os_bases)
+
+
+def _reference_hashes() -> dict[str, str]:
+    lines = (REFERENCE / "miniconda-linux-x86_64-sha256.txt").read_text().splitlines()
+    return dict(line.split() for line in lines if line and not line.startswith("#"))
+
+
+def test_verified_miniconda_hashes_match_primary_reference_data(table: Table) -> None:
+    hashes = _reference_hashes()
+    assert hashes, "reference files parsed to nothing"
+    for py, row in table.pythons.items():
+        if row.miniconda is None or not row.miniconda.verified:
+            continue
+        assert hashes.get(row.miniconda.filename) == row.miniconda.sha256, py
+
+
+def test_unverified_installers_are_kept_but_flagged(table: Table) -> None:
+    py313 = table.pythons["3.13"].miniconda
+    assert py313 is not None
+    assert not py313.verified
+    assert table.pythons["3.6"].miniconda is None
+    assert table.pythons["3.6"].miniconda_missing
+
+
+def test_gpu_cudnn_versions_match_nvidia_dockerfiles(table: Table) -> None:
+    text = (REFERENCE / "nvidia-cuda-cudnn-versions-in-dockerfiles.txt").read_text()
+    for tag, image in table.cuda_images.items():
+        cuda, _, os_id = tag.split("-")[0], None, image.os_id
+        os_dir = os_id.replace(".", "")
+        pattern = (
+            rf"dist/(?:end-of-life/)?{re.escape(cuda)}/{os_dir}/devel/cudnn\d?/Dockerfile"
+            rf" .*NV_CUDNN_VERSION[ =]{re.escape(image.cudnn)}"
+        )
+        assert re.search(pattern, text), tag
+
+
+def test_round_trip_of_the_real_table_loads(write_table: Any, raw_table: dict[str, Any]) -> None:
+    loaded = load_table(write_table(raw_table))
+    assert loaded.tf_versions == load_table().tf_versions

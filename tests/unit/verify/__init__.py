@@ -1,0 +1,1 @@
+"""Unit tests of ci.verify: index rules and findings on recorded index responses."""

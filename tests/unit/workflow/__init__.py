@@ -1,0 +1,1 @@
+"""Unit tests of .github/workflows: the CI workflow's commands and pins."""
