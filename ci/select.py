@@ -112,3 +112,24 @@ def request_from_labels(labels: Mapping[str, str], what: str) -> BuildRequest:
         gpu_base=labels.get(f"{OCI}.base.name") if cuda_source == "base" else None,
         python_source=label("python.source"),
     )
+
+
+def matrix_specs(selection: Selection) -> list[tuple[ImageSpec, str | None]]:
+    """The images of a GitHub Actions matrix, each with the GPU base its target names (or None).
+
+    No selectors, or --variant alone: every target (of that variant). Selectors with --tf: just that
+    image, so a workflow_dispatch with `selectors` builds what it names and nothing else.
+    """
+    table, targets = load(selection.table)
+    variant = selection.fields.get("variant")
+    if selection.only_variant:
+        return [
+            (spec, target.gpu_base)
+            for target, spec in zip(table.targets, targets, strict=True)
+            if variant is None or spec.variant == variant
+        ]
+    request = selection.request
+    assert request is not None  # at least one selector other than --variant was given
+    spec = resolve_selected(table, targets, request)
+    from_target = [t.gpu_base for t, s in zip(table.targets, targets, strict=True) if s.tag == spec.tag]
+    return [(spec, request.gpu_base or next(iter(from_target), None))]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ci.cli import flags
 from ci.model.spec import ImageSpec
 from ci.report import plan as render
-from ci.select import load, resolve_selected, selected_specs
+from ci.select import matrix_specs, selected_specs
 
 
 def print_notes(specs: Sequence[ImageSpec]) -> None:
@@ -44,20 +44,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     No selectors, or --variant alone: every target (of that variant). Selectors with --tf: just that
     image, so a workflow_dispatch with `selectors` builds what it names and nothing else.
     """
-    wanted = flags.selection(args)
-    table, targets = load(wanted.table)
-    if wanted.only_variant:
-        chosen = [
-            (spec, target.gpu_base)
-            for target, spec in zip(table.targets, targets, strict=True)
-            if args.variant is None or spec.variant == args.variant
-        ]
-    else:
-        request = wanted.request
-        assert request is not None  # at least one selector other than --variant was given
-        spec = resolve_selected(table, targets, request)
-        from_target = [t.gpu_base for t, s in zip(table.targets, targets, strict=True) if s.tag == spec.tag]
-        chosen = [(spec, args.gpu_base or next(iter(from_target), None))]
+    chosen = matrix_specs(flags.selection(args))
     rows = []
     for spec, gpu_base in chosen:
         if not spec.buildable:
