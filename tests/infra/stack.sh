@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole offline test stack: Dagger engine + local registries + the Debian base image.
+# The whole offline test stack: Dagger engine + local registries + the Debian base image, and
+# qemu's binfmt handlers so linux/arm64 images build and run on this amd64 host.
 #
-#   stack.sh up       install what is missing (cached outside the repo), start engine and
-#                     registries, make sure debian:bookworm is in the registry; prints timings
+#   stack.sh up       install what is missing (cached outside the repo), register qemu's binfmt
+#                     handlers, start engine and registries, make sure debian:bookworm (amd64 and
+#                     arm64, one index) is in the registry; prints timings
 #   stack.sh down     stop everything it starts; leaves no engine, registry or dnsmasq behind
 #   stack.sh status   exit 0 when engine and registry both answer
 #   stack.sh env      exports for the SDK, the dagger CLI and the tests
@@ -16,6 +18,7 @@ ENGINE=$INFRA/engine/engine.sh
 REGISTRY=$INFRA/registry/registry.sh
 REALISTIC=$INFRA/registry/realistic.sh
 BASE=$INFRA/baseimage/build-debian.sh
+BINFMT=$INFRA/binfmt.sh
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -24,6 +27,9 @@ cmd_up() {
   t0=$(date +%s)
   t=$(date +%s); bash "$REGISTRY" install; bash "$ENGINE" install
   log "install: $(( $(date +%s) - t ))s"
+  # Before the engine starts and before the arm64 base is built: both run arm64 binaries.
+  t=$(date +%s); bash "$BINFMT" install aarch64
+  log "binfmt handlers: $(( $(date +%s) - t ))s"
   t=$(date +%s); bash "$REGISTRY" start --auth; bash "$REALISTIC" start
   log "registries up: $(( $(date +%s) - t ))s"
   t=$(date +%s); bash "$BASE"
