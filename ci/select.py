@@ -32,7 +32,15 @@ FLAGS = {
     "os": "--os",
     "gpu_base": "--gpu-base",
     "python_source": "--python-source",
+    "platforms": "--platform",
 }
+
+
+def platform_list(text: str | None) -> tuple[str, ...] | None:
+    """--platform linux/amd64,linux/arm64 (or repeated, joined by the CLI) -> the platforms."""
+    if text is None:
+        return None
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,8 @@ class Selection:
             raise UserError(
                 "--tf is required when selecting an image (or give no selectors for every target)"
             )
-        return BuildRequest(tf=tf, **values)
+        platforms = platform_list(values.pop("platforms"))
+        return BuildRequest(tf=tf, platforms=platforms, **values)
 
     @property
     def only_variant(self) -> bool:
@@ -104,6 +113,7 @@ def request_from_labels(labels: Mapping[str, str], what: str) -> BuildRequest:
     variant = label("variant")
     cuda_source = label("cuda.source")
     return BuildRequest(
+        platforms=platform_list(label("platforms")),
         tf=tf,
         python=label("python.version"),
         variant=variant,
@@ -116,6 +126,8 @@ def request_from_labels(labels: Mapping[str, str], what: str) -> BuildRequest:
 
 def matrix_specs(selection: Selection) -> list[tuple[ImageSpec, str | None]]:
     """The images of a GitHub Actions matrix, each with the GPU base its target names (or None).
+
+    One entry per image; the matrix output (ci.report.plan) then has one row per platform of it.
 
     No selectors, or --variant alone: every target (of that variant). Selectors with --tf: just that
     image, so a workflow_dispatch with `selectors` builds what it names and nothing else.

@@ -43,15 +43,25 @@ def add_selectors(parser: argparse.ArgumentParser, *, with_all: bool = True) -> 
     group.add_argument(
         "--python-source", choices=PYTHON_SOURCES, help="Miniconda (default) or the base's python3"
     )
+    group.add_argument(
+        "--platform",
+        action="append",
+        metavar="OS/ARCH",
+        help="build only these platforms of the image, e.g. linux/arm64 (repeatable or comma-separated;"
+        " default: every platform versions.yaml builds it for)",
+    )
     if with_all:
         group.add_argument("--all", action="store_true", help="every entry of targets: in versions.yaml")
 
 
 def selection(args: argparse.Namespace) -> Selection:
     """The selector flags (and --table, which may come before or after the command)."""
+    fields = {field: getattr(args, field, None) for field in FLAGS if field != "platforms"}
+    platforms = getattr(args, "platform", None)
+    fields["platforms"] = ",".join(platforms) if platforms else None
     return Selection(
         table=Path(getattr(args, "table", DEFAULT_TABLE)),
-        fields={field: getattr(args, field, None) for field in FLAGS},
+        fields=fields,
         all=bool(getattr(args, "all", False)),
     )
 

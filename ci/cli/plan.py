@@ -50,6 +50,6 @@ def run_matrix(args: argparse.Namespace) -> int:
         if not spec.buildable:
             print_notes([spec])
             continue
-        rows.append(render.matrix_row(spec, gpu_base))
+        rows.extend(render.matrix_rows(spec, gpu_base))
     print(render.matrix_json(rows))
     return 0

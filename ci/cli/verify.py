@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci.build.options import BuildOptions
+from ci.build.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 from ci.cli import flags
 
 if TYPE_CHECKING:  # requests and pypi-simple load in run_verify only: plan stays well under a second
@@ -37,6 +37,12 @@ def configure_verify(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pip-index-url", metavar="URL", help=f"index instead of PyPI ({PYPI_SIMPLE})")
     group.add_argument("--pip-extra-index-url", metavar="URL", help="an index searched as well")
     group.add_argument("--ca-cert", metavar="PEM", type=Path, help="CA bundle to trust (TLS proxy)")
+    group.add_argument(
+        "--miniconda-base-url",
+        metavar="URL",
+        default=DEFAULT_MINICONDA_BASE_URL,
+        help=f"where the Miniconda installers and their .files.json are ({DEFAULT_MINICONDA_BASE_URL})",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument(
         "--no-releases", action="store_true", help="skip the report of TensorFlow releases the table lacks"
@@ -49,13 +55,24 @@ def run_verify(args: argparse.Namespace) -> int:
     from ci.verify.subjects import selected_subjects
 
     options = BuildOptions(
-        pip_index_url=args.pip_index_url, pip_extra_index_url=args.pip_extra_index_url, ca_bundle=args.ca_cert
+        pip_index_url=args.pip_index_url,
+        pip_extra_index_url=args.pip_extra_index_url,
+        ca_bundle=args.ca_cert,
+        miniconda_base_url=args.miniconda_base_url,
     )
     table, subjects = selected_subjects(flags.selection(args))
     primary = options.pip_index_url or PYPI_SIMPLE
     extra = (options.pip_extra_index_url,) if options.pip_extra_index_url else ()
     index = PackageIndex((SESSION_FACTORY or make_session)(options.ca_bundle))
-    report = verify(table, subjects, index, primary, extra, releases_report=not args.no_releases)
+    report = verify(
+        table,
+        subjects,
+        index,
+        primary,
+        extra,
+        releases_report=not args.no_releases,
+        miniconda_base_url=options.miniconda_base_url,
+    )
     print(report_json(report) if args.format == "json" else report_text(report))
     return 0 if report.ok else 1
 

@@ -26,7 +26,7 @@ cannot show the `minor >= 9` that TensorFlow demands. The cuDNN check therefore 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -128,9 +128,19 @@ class Compat:
     glibc: Mapping[str, str]  # os id -> glibc version of that OS (manylinux wheels need <= it)
     suffix_source: str = ""
     glibc_source: str = ""
+    # platform ("linux/arm64") -> machine ("aarch64"); the first is every image's platform
+    machines: Mapping[str, str] = field(default_factory=lambda: {"linux/amd64": "x86_64"})
+    # platform -> the packages keys (cpu, gpu, pip_cuda) that may be built for it (not the default's)
+    platform_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    platform_why: str = ""  # why a platform has only those kinds
+    platform_source: str = ""
 
     def cite(self, key: str) -> str:
         return cite(self.sources, key)
+
+    @property
+    def default_platform(self) -> str:
+        return next(iter(self.machines))
 
 
 def era_key(requirement: str) -> str:

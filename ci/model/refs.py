@@ -77,6 +77,11 @@ class Reference:
         return f"docker://{self.name}@{self.digest}" if self.digest else f"docker://{self}"
 
 
+def is_tag(text: str) -> bool:
+    """A valid tag (distribution/reference): what may follow the ':' of a reference."""
+    return bool(_TAG.match(text))
+
+
 def is_digest(text: str) -> bool:
     return bool(SHA256_DIGEST.match(text))
 

@@ -8,6 +8,7 @@ built, checked and tagged.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -82,6 +83,56 @@ class NvidiaWheel:
 
 
 @dataclass(frozen=True)
+class PlatformBuild:
+    """What one platform of an image installs where platforms differ (versions.yaml `platforms:`).
+
+    Why per platform: tensorflow-cpu has no aarch64 wheel (arm64 images install `tensorflow`, in
+    2.10-2.15 a 2 KB package that pulls AWS's tensorflow-cpu-aws), and Miniconda publishes one
+    installer per architecture with its own sha256. Everything else of an image is the same on
+    every platform: the same layer functions build each one.
+    """
+
+    platform: str  # "linux/arm64"
+    machine: str  # "aarch64": uname -m, PEP 508 platform_machine, the wheel tags' architecture
+    tensorflow_requirement: str  # "tensorflow==2.21.0"
+    tensorflow_via: str | None  # the distribution that carries TensorFlow there: "tensorflow-cpu-aws==2.15.0"
+    miniconda: MinicondaInstaller | None
+    labels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class HostPlatform:
+    """A platform an engine may run on, with this image's Miniconda installer built for it.
+
+    Why in the spec: an emulated platform's packages are byte-compiled by the same Python running
+    natively on the engine (ci.build.cross), which needs the engine platform's machine and, for
+    Miniconda images, that platform's installer, whichever platforms the image itself has.
+    """
+
+    platform: str
+    machine: str
+    miniconda: MinicondaInstaller | None
+
+
+@dataclass(frozen=True)
+class CrossInstaller:
+    """uv, pinned: installs an emulated platform's Python packages without emulating the installer.
+
+    wheels: (machine of the engine that runs it, wheel platform tag, wheel sha256) per machine.
+    """
+
+    version: str
+    wheels: tuple[tuple[str, str, str], ...]
+
+    def wheel(self, machine: str) -> tuple[str, str] | None:
+        """(wheel platform tag, sha256) of the static build for `machine`, or None."""
+        for have, tag, sha256 in self.wheels:
+            if have == machine:
+                return tag, sha256
+        return None
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     """Everything one image build needs, resolved from versions.yaml."""
 
@@ -120,6 +171,48 @@ class ImageSpec:
     # pip-CUDA images: every NVIDIA wheel the image installs, pinned (also in `constraints`, so pip
     # cannot drift to the newest wheel in the extra's range); empty for other images.
     nvidia_wheels: tuple[NvidiaWheel, ...] = ()
+    # The platform this spec describes: tensorflow_requirement, miniconda and labels are its own.
+    platform: str = "linux/amd64"
+    # Every platform the image is built for, the table's default platform first: one container per
+    # platform from the same layer functions, published as one image index under the tag.
+    builds: tuple[PlatformBuild, ...] = ()
+    # Every platform the table knows (ci.build.cross: the engine's own, when it emulates this one).
+    hosts: tuple[HostPlatform, ...] = ()
+    cross_installer: CrossInstaller | None = None
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(build.platform for build in self.builds) or (self.platform,)
+
+    @property
+    def multi_platform(self) -> bool:
+        return len(self.platforms) > 1
+
+    def build_for(self, platform: str) -> PlatformBuild:
+        for build in self.builds:
+            if build.platform == platform:
+                return build
+        raise KeyError(f"{self.tag} is not built for {platform}; it is built for {', '.join(self.platforms)}")
+
+    @property
+    def machine(self) -> str:
+        return self.build_for(self.platform).machine
+
+    def on(self, platform: str) -> ImageSpec:
+        """This image as built for `platform`: its package, installer and labels."""
+        if platform == self.platform:
+            return self
+        build = self.build_for(platform)
+        return dataclasses.replace(
+            self,
+            platform=platform,
+            tensorflow_requirement=build.tensorflow_requirement,
+            miniconda=build.miniconda,
+            labels=build.labels,
+        )
+
+    def host(self, platform: str) -> HostPlatform | None:
+        return next((host for host in self.hosts if host.platform == platform), None)
 
     def nvidia_wheel(self, component: str) -> NvidiaWheel | None:
         return next((w for w in self.nvidia_wheels if w.component == component), None)

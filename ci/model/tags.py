@@ -132,9 +132,18 @@ def _newest_per(members: list[_Candidate], key: Callable[[_Candidate], tuple[int
 
 
 def oci_labels(
-    meta: ImageMeta, spec: ImageSpec, *, created: str | None = None, revision: str | None = None
+    meta: ImageMeta,
+    spec: ImageSpec,
+    *,
+    created: str | None = None,
+    revision: str | None = None,
+    platforms: tuple[str, ...] = (),
 ) -> tuple[tuple[str, str], ...]:
-    """OCI labels, sorted by key. No timestamp unless `created` is given, so builds stay reproducible."""
+    """OCI labels, sorted by key. No timestamp unless `created` is given, so builds stay reproducible.
+
+    platforms: every platform the tag holds (io.tfimages.platforms, the same on each of them), so
+    `test IMAGE` checks each one and a pulled platform says which others the tag has.
+    """
     what = f"TensorFlow {spec.tf_version}, Python {spec.python_version}, "
     runtime, cudnn = spec.nvidia_wheel(CUDA_RUNTIME), spec.nvidia_wheel(CUDNN)
     if spec.variant == "cpu":
@@ -156,6 +165,7 @@ def oci_labels(
         f"{LABEL_PREFIX}.variant": spec.variant,
         f"{LABEL_PREFIX}.cuda.source": spec.cuda_source,
         f"{LABEL_PREFIX}.os": spec.os_id,
+        f"{LABEL_PREFIX}.platforms": ",".join(platforms or (spec.platform,)),
     }
     optional = {
         f"{OCI}.source": meta.source,
@@ -168,6 +178,13 @@ def oci_labels(
     labels.update({key: value for key, value in optional.items() if value is not None})
     labels.update({wheel_label(wheel.dist): wheel.version for wheel in spec.nvidia_wheels})
     return tuple(sorted(labels.items()))
+
+
+def platform_tag(tag: str, platform: str) -> str:
+    """The tag one platform of a multi-platform image is pushed under before the index exists:
+    `2.21.0-python3.12-cpu-ubuntu22.04-linux-arm64` (the workflow builds each platform on its own
+    runner; `assemble` then puts the index under the tag itself)."""
+    return f"{tag}-{platform.replace('/', '-')}"
 
 
 def wheel_label(dist: str) -> str:

@@ -11,7 +11,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ci.model import platforms
 from ci.model.spec import ImageSpec
+from ci.model.tags import platform_tag
 
 JsonDict = dict[str, Any]
 
@@ -21,18 +23,29 @@ def spec_to_dict(spec: ImageSpec) -> JsonDict:
     data = dataclasses.asdict(spec)
     data["labels"] = dict(spec.labels)
     data["all_tags"] = list(spec.all_tags)
+    data["platforms"] = list(spec.platforms)
     data["buildable"] = spec.buildable
-    for key, value in data.items():
-        if isinstance(value, tuple):
-            data[key] = list(value)
-    return data
+    for build in data["builds"]:
+        build["labels"] = dict(build["labels"])
+    converted: JsonDict = json.loads(json.dumps(data))  # tuples become lists, as in the JSON output
+    return converted
 
 
 def plan_json(specs: Sequence[ImageSpec]) -> str:
     return json.dumps([spec_to_dict(s) for s in specs], indent=2, sort_keys=False)
 
 
-_COLUMNS = ("TAG", "BASE", "PYTHON", "TENSORFLOW", "ALIASES", "BUILD")
+_COLUMNS = ("TAG", "PLATFORMS", "BASE", "PYTHON", "TENSORFLOW", "ALIASES", "BUILD")
+
+
+def _packages(spec: ImageSpec) -> str:
+    """The TensorFlow requirement, and where a platform installs another one, that one too."""
+    others = [
+        f"{build.tensorflow_requirement} ({build.platform})"
+        for build in spec.builds
+        if build.tensorflow_requirement != spec.tensorflow_requirement
+    ]
+    return ", ".join([spec.tensorflow_requirement, *others])
 
 
 def plan_table(specs: Sequence[ImageSpec]) -> str:
@@ -40,9 +53,10 @@ def plan_table(specs: Sequence[ImageSpec]) -> str:
     rows = [
         (
             s.tag,
+            ",".join(s.platforms),
             s.base_image + (f"@{s.base_digest}" if s.base_digest else ""),
             f"{s.python_version} ({s.python_source})",
-            s.tensorflow_requirement,
+            _packages(s),
             ", ".join(s.aliases) or "-",
             "ok" if s.buildable else "refused",
         )
@@ -76,6 +90,26 @@ def selector_args(spec: ImageSpec, gpu_base: str | None) -> list[str]:
         args += ["--gpu-base", gpu_base]
     args += ["--python-source", spec.python_source]
     return args
+
+
+def matrix_rows(spec: ImageSpec, gpu_base: str | None) -> list[JsonDict]:
+    """One matrix entry per platform: each platform builds on a runner of its own architecture.
+
+    An image of several platforms builds each one alone (`--platform P`) and pushes it under
+    `publish_tag` (ci.model.tags.platform_tag); `assemble` then puts the index under the tag. An
+    image of one platform pushes its tag directly.
+    """
+    rows = []
+    for platform in spec.platforms:
+        row = matrix_row(spec, gpu_base)
+        row["platform"] = platform
+        row["arch"] = platforms.arch(platform)
+        row["platforms"] = list(spec.platforms)
+        row["publish_tag"] = platform_tag(spec.tag, platform) if spec.multi_platform else spec.tag
+        if spec.multi_platform:
+            row["args"] += f" --platform {platform}"
+        rows.append(row)
+    return rows
 
 
 def matrix_row(spec: ImageSpec, gpu_base: str | None) -> JsonDict:

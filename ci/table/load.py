@@ -26,13 +26,13 @@ from ci.model.errors import table_error
 from ci.model.paths import DEFAULT_TABLE
 from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
 from ci.model.tags import ImageMeta
+from ci.table import platforms
 from ci.table.fields import Row, check_version, display_name, kind, read_yaml, section
 from ci.table.releases import HTTPS_URL, releases, targets
 from ci.table.rows import CudaImage, Defaults, MinicondaRow, OsBase, PythonRow, Table, parse_cuda_tag
 
 _ERA_PACKAGES = ("tensorflow-cpu", "tensorflow-gpu", f"tensorflow[{compat.AND_CUDA_EXTRA}]")
 _SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
-_MINICONDA_FILE = re.compile(r"^Miniconda3-py(?P<py>\d+)_[0-9][0-9A-Za-z._-]*-Linux-x86_64\.sh$")
 _OS_ID = re.compile(r"^[a-z]+\d+(?:\.\d+)?$")
 
 # --------------------------------------------------------------------------- sections
@@ -48,6 +48,7 @@ _TOP_KEYS = (
     "pythons",
     "releases",
     "targets",
+    "tools",
 )
 SCHEMA_VERSION = 1
 
@@ -69,8 +70,9 @@ def load_table(path: Path | None = None) -> Table:
     os_bases = _os_bases(top, shown)
     cuda_images = _cuda_images(top, shown)
     rules = _compat(top, shown, sources, os_bases, cuda_images)
-    pythons = _pythons(top, shown)
+    pythons = _pythons(top, shown, rules)
     rows = releases(top, shown, rules, os_bases, cuda_images, pythons)
+    cross_installer = platforms.tools(top, shown, rules)
     return Table(
         path=path,
         display=shown,
@@ -81,7 +83,8 @@ def load_table(path: Path | None = None) -> Table:
         cuda_images=cuda_images,
         pythons=pythons,
         releases=rows,
-        targets=targets(top, shown, rows, os_bases),
+        targets=targets(top, shown, rows, os_bases, rules),
+        cross_installer=cross_installer,
     )
 
 
@@ -133,7 +136,9 @@ def _compat(
     os_bases: Mapping[str, OsBase],
     cuda_images: Mapping[str, CudaImage],
 ) -> Compat:
-    section = Row(shown, "compat", top.raw("compat"), ("package_eras", "cuda_wheel_suffix", "glibc"))
+    section = Row(
+        shown, "compat", top.raw("compat"), ("package_eras", "cuda_wheel_suffix", "glibc"), ("platforms",)
+    )
 
     eras: dict[str, PackageEra] = {}
     raw_eras = section.raw("package_eras")
@@ -177,7 +182,7 @@ def _compat(
         if os_id not in glibc:
             glibc_row.fail("versions", f"no glibc version for {os_id!r} (an os of os_bases or cuda_images)")
 
-    return Compat(
+    rules = Compat(
         sources=sources,
         package_eras=eras,
         cuda_wheel_suffix=suffixes,
@@ -185,6 +190,12 @@ def _compat(
         suffix_source=_source_key(suffix_row, sources),
         glibc_source=_source_key(glibc_row, sources),
     )
+    if not section.has("platforms"):
+        return rules
+    platform_row = Row(
+        shown, "compat.platforms", section.raw("platforms"), ("machines", "why", "source"), ("kinds",)
+    )
+    return platforms.compat_platforms(platform_row, rules, _source_key(platform_row, sources))
 
 
 def _os_bases(top: Row, shown: str) -> dict[str, OsBase]:
@@ -225,7 +236,7 @@ def _cuda_images(top: Row, shown: str) -> dict[str, CudaImage]:
     return out
 
 
-def _pythons(top: Row, shown: str) -> dict[str, PythonRow]:
+def _pythons(top: Row, shown: str, rules: Compat) -> dict[str, PythonRow]:
     out: dict[str, PythonRow] = {}
     for version, value in section(top, "pythons", dict).items():
         if not isinstance(version, str):
@@ -233,7 +244,7 @@ def _pythons(top: Row, shown: str) -> dict[str, PythonRow]:
                 "pythons", f'key {version!r} must be a quoted string such as "3.10" (YAML reads 3.10 as 3.1)'
             )
         where = f"pythons.{version}"
-        row = Row(shown, where, value, ("jupyter", "miniconda"), ("miniconda_missing",))
+        row = Row(shown, where, value, ("jupyter", "miniconda"), ("miniconda_missing", "platforms"))
         check_version(version, (2,), functools.partial(row.fail, None))
         jupyter = row.string_list("jupyter")
         for item in jupyter:
@@ -245,7 +256,7 @@ def _pythons(top: Row, shown: str) -> dict[str, PythonRow]:
         missing: str | None = None
         if row.has("miniconda"):
             sub = Row(shown, f"{where}.miniconda", row.raw("miniconda"), ("filename", "sha256", "verified"))
-            miniconda = _miniconda(sub, version)
+            miniconda = platforms.miniconda(sub, version, rules.machines[rules.default_platform])
         else:
             missing = row.opt_string("miniconda_missing")
             if missing is None:
@@ -253,16 +264,10 @@ def _pythons(top: Row, shown: str) -> dict[str, PythonRow]:
                     "miniconda_missing", "required when miniconda is null: say why there is no installer"
                 )
         out[version] = PythonRow(
-            version=version, jupyter=jupyter, miniconda=miniconda, miniconda_missing=missing
+            version=version,
+            jupyter=jupyter,
+            miniconda=miniconda,
+            miniconda_missing=missing,
+            platform_miniconda=platforms.python_platforms(row, version, rules),
         )
     return out
-
-
-def _miniconda(row: Row, python: str) -> MinicondaRow:
-    filename = row.string("filename", _MINICONDA_FILE, "'Miniconda3-py<XY>_<version>-Linux-x86_64.sh'")
-    match = _MINICONDA_FILE.match(filename)
-    expected = python.replace(".", "")
-    if match is None or match["py"] != expected:
-        row.fail("filename", f"{filename!r} is not a py{expected} installer (Python {python})")
-    sha = row.string("sha256", refs.SHA256_HEX, "64 lowercase hex digits")
-    return MinicondaRow(filename=filename, sha256=sha, verified=row.boolean("verified", False))

@@ -18,6 +18,7 @@ from packaging.version import Version
 from ci.model import compat, refs
 from ci.model.compat import Compat
 from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
+from ci.table import platforms as table_platforms
 from ci.table.fields import Row, check_version, kind, section
 from ci.table.rows import CudaImage, OsBase, Packages, PipCuda, PythonRow, Release, Target, parse_cuda_tag
 
@@ -37,7 +38,7 @@ _RELEASE_REQUIRED = (
     "numpy",
     "tensorboard",
 )
-_RELEASE_OPTIONAL = ("gpu_base", "gpu_unavailable", "pip_cuda")
+_RELEASE_OPTIONAL = ("gpu_base", "gpu_unavailable", "pip_cuda", "platforms")
 
 
 def releases(
@@ -126,6 +127,9 @@ def _release(
         cpu_os=cpu_os,
         numpy=_numpy(row, python),
         tensorboard=row.specifier("tensorboard", row.raw("tensorboard")),
+        platforms=table_platforms.release_platforms(
+            row, rules, lambda entry, key, text: check_package(entry, key, text, tf, rules)
+        ),
     )
 
 
@@ -183,31 +187,35 @@ def _pip_cuda(row: Row, rules: Compat, cuda: str, cudnn: str, python: tuple[str,
     )
 
 
+def check_package(row: Row, key: str, text: str, tf: str, rules: Compat) -> None:
+    """A `packages:` value (or a platform's): a bare TensorFlow package name that exists for `tf`."""
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        row.fail(key, f"{text!r} is not a package name; expected one of {', '.join(TF_PACKAGES)}")
+    if req.name not in TF_PACKAGES or str(req.specifier) or req.marker is not None:
+        row.fail(
+            key,
+            f"{text!r}: expected a bare name from {', '.join(TF_PACKAGES)} (the version is always ==tf)",
+        )
+    wants_and_cuda = key == "pip_cuda"
+    if req.extras - {AND_CUDA}:
+        row.fail(key, f"{text!r}: unknown extra; only [{AND_CUDA}] is used")
+    if (AND_CUDA in req.extras) != wants_and_cuda:
+        expected = f"tensorflow[{AND_CUDA}]" if wants_and_cuda else "a package without extras"
+        row.fail(key, f"{text!r}: {key} must be {expected}")
+    problem = compat.package_problem(rules, text, tf)
+    if problem is not None:
+        row.fail(key, problem)
+
+
 def _packages(row: Row, tf: str, rules: Compat) -> Packages:
     names: dict[str, str | None] = {}
     for key in ("cpu", "gpu", "pip_cuda"):
         text = row.opt_string(key)
         names[key] = text
-        if text is None:
-            continue
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            row.fail(key, f"{text!r} is not a package name; expected one of {', '.join(TF_PACKAGES)}")
-        if req.name not in TF_PACKAGES or str(req.specifier) or req.marker is not None:
-            row.fail(
-                key,
-                f"{text!r}: expected a bare name from {', '.join(TF_PACKAGES)} (the version is always ==tf)",
-            )
-        wants_and_cuda = key == "pip_cuda"
-        if req.extras - {AND_CUDA}:
-            row.fail(key, f"{text!r}: unknown extra; only [{AND_CUDA}] is used")
-        if (AND_CUDA in req.extras) != wants_and_cuda:
-            expected = f"tensorflow[{AND_CUDA}]" if wants_and_cuda else "a package without extras"
-            row.fail(key, f"{text!r}: {key} must be {expected}")
-        problem = compat.package_problem(rules, text, tf)
-        if problem is not None:
-            row.fail(key, problem)
+        if text is not None:
+            check_package(row, key, text, tf, rules)
     cpu, gpu = names["cpu"], names["gpu"]
     assert cpu is not None  # required key
     assert gpu is not None  # required key
@@ -258,11 +266,13 @@ def gpu_base_problem(ref: str, cuda: str, cudnn: str, cuda_images: Mapping[str, 
     return None
 
 
-_TARGET_OPTIONAL = ("python", "variant", "cuda_source", "os", "gpu_base", "python_source", "aliases")
+_TARGET_OPTIONAL = (
+    "python", "variant", "cuda_source", "os", "gpu_base", "python_source", "aliases", "platforms",
+)  # fmt: skip
 
 
 def targets(
-    top: Row, shown: str, releases: tuple[Release, ...], os_bases: Mapping[str, OsBase]
+    top: Row, shown: str, releases: tuple[Release, ...], os_bases: Mapping[str, OsBase], rules: Compat
 ) -> tuple[Target, ...]:
     by_tf = {row.tf: row for row in releases}
     out: list[Target] = []
@@ -293,8 +303,12 @@ def targets(
             gpu_base=row.opt_string("gpu_base"),
             python_source=row.choice("python_source", PYTHON_SOURCES) if row.has("python_source") else None,
             aliases=row.boolean("aliases", True),
+            platforms=table_platforms.target_platforms(row, rules),
         )
-        key = (tf, python, target.variant, target.cuda_source, os_id, target.gpu_base, target.python_source)
+        key = (
+            tf, python, target.variant, target.cuda_source, os_id, target.gpu_base, target.python_source,
+            target.platforms,
+        )  # fmt: skip
         if key in seen:
             row.fail(None, f"duplicate target: the same request as targets[{seen[key]}]")
         seen[key] = index

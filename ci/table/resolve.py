@@ -14,6 +14,7 @@ from typing import cast
 from packaging.version import Version
 
 from ci.model import compat, refs
+from ci.model import platforms as platform_grammar
 from ci.model.compat import major_minor
 from ci.model.contract import MINICONDA_PREFIX, SYSTEM_PYTHON_PREFIX
 from ci.model.errors import UserError, table_error
@@ -22,15 +23,17 @@ from ci.model.spec import (
     PYTHON_SOURCES,
     VARIANTS,
     CudaSource,
+    HostPlatform,
     ImageSpec,
     MinicondaInstaller,
     NvidiaWheel,
+    PlatformBuild,
     PythonSource,
     Variant,
 )
 from ci.model.tags import TagCollision, compute_aliases, oci_labels, primary_tag
 from ci.table.releases import gpu_base_problem
-from ci.table.rows import Release, Table, Target
+from ci.table.rows import PACKAGE_KEYS, Release, Table, Target
 
 ANACONDA_FILES = "https://repo.anaconda.com/miniconda/.files.json"
 
@@ -46,6 +49,7 @@ class BuildRequest:
     os: str | None = None  # an os_bases id: the CPU base, or the base of a pip-CUDA GPU image
     gpu_base: str | None = None  # explicit nvidia/cuda devel image, e.g. the seed's 12.1.0 base
     python_source: str | None = None  # "miniconda" | "system"
+    platforms: tuple[str, ...] | None = None  # e.g. ("linux/amd64",); None: every one the release has
 
 
 class RequestError(UserError):
@@ -120,7 +124,8 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
     if base_digest is None:  # pinned in the table wins; else versions.lock.yaml's digest, if any
         base_digest = table.locks.get(base_image)
 
-    miniconda, refusals = _python_install(table, python, python_source)
+    default = table.compat.default_platform
+    miniconda, refusals = _python_install(table, python, python_source, default)
     numpy = release.numpy_for(python)
     spec = ImageSpec(
         tf_version=release.tf,
@@ -159,8 +164,93 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
             else ()
         ),
         nvidia_wheels=gpu.nvidia_wheels,
+        platform=default,
+        cross_installer=table.cross_installer,
     )
-    return dataclasses.replace(spec, labels=oci_labels(table.image, spec))
+    return _with_platforms(table, release, request, spec)
+
+
+def _with_platforms(table: Table, release: Release, request: BuildRequest, spec: ImageSpec) -> ImageSpec:
+    """The spec with every platform it is built for: package, installer, labels and refusals each."""
+    key = PACKAGE_KEYS[spec.kind.name]
+    chosen = _platforms(table, release, key, spec, request.platforms)
+    builds: list[PlatformBuild] = []
+    refusals = list(spec.refusals) if table.compat.default_platform in chosen else []
+    for platform in chosen:
+        requirement, miniconda, via = spec.tensorflow_requirement, spec.miniconda, None
+        if platform != table.compat.default_platform:
+            package, via_name = release.package_on(key, platform)
+            requirement = f"{package}=={release.tf}"
+            via = f"{via_name}=={release.tf}" if via_name else None
+            miniconda, refused = _python_install(table, spec.python_version, spec.python_source, platform)
+            refusals += [f"{platform}: {why}" for why in refused]
+        on = dataclasses.replace(
+            spec, platform=platform, tensorflow_requirement=requirement, miniconda=miniconda
+        )
+        labels = oci_labels(table.image, on, platforms=chosen)
+        builds.append(
+            PlatformBuild(platform, table.compat.machines[platform], requirement, via, miniconda, labels)
+        )
+    first = builds[0]
+    hosts = tuple(
+        HostPlatform(
+            platform, machine, _python_install(table, spec.python_version, spec.python_source, platform)[0]
+        )
+        for platform, machine in table.compat.machines.items()
+    )
+    return dataclasses.replace(
+        spec,
+        platform=first.platform,
+        tensorflow_requirement=first.tensorflow_requirement,
+        miniconda=first.miniconda,
+        labels=first.labels,
+        builds=tuple(builds),
+        refusals=tuple(refusals),
+        hosts=hosts,
+    )
+
+
+def _platforms(
+    table: Table, release: Release, key: str, spec: ImageSpec, asked: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The platforms to build, in the table's order: the release's for this kind, or those asked for."""
+    rules = table.compat
+    available = release.platforms_for(key, rules.default_platform)
+    if asked is None:
+        return available
+    if not asked:
+        raise RequestError("platforms", f"give at least one platform, e.g. {rules.default_platform}")
+    names: list[str] = []
+    for text in asked:
+        try:
+            name = str(platform_grammar.parse(text, "platform"))
+        except platform_grammar.PlatformError as exc:
+            raise RequestError("platforms", str(exc)) from None
+        if name not in rules.machines:
+            raise RequestError(
+                "platforms",
+                f"{name!r} is not a platform of {table.display}; valid: {', '.join(rules.machines)}",
+            )
+        if name not in available:
+            raise RequestError("platforms", _not_built(table, release, key, spec, name))
+        names.append(name)
+    return tuple(p for p in available if p in names)
+
+
+def _not_built(table: Table, release: Release, key: str, spec: ImageSpec, platform: str) -> str:
+    rules = table.compat
+    allowed = rules.platform_kinds.get(platform, ())
+    if key not in allowed:
+        return (
+            f"{platform} builds {', '.join(allowed) or 'no'} images only, not a {spec.kind.what} ({key}):"
+            f" {rules.platform_why} ({rules.cite(rules.platform_source)})"
+        )
+    having = [row.tf for row in table.releases if platform in row.platforms_for(key, rules.default_platform)]
+    return (
+        f"TensorFlow {release.tf} has no {platform} {key} image in {table.display} (no"
+        f" {rules.machines[platform]} wheel to build it from); {platform} {key} images exist for"
+        f" TensorFlow {', '.join(having) or 'no release'}"
+    )
 
 
 @dataclass(frozen=True)
@@ -255,16 +345,22 @@ def _pip_gpu(table: Table, release: Release, request: BuildRequest, python: str)
 
 
 def _python_install(
-    table: Table, python: str, source: str
+    table: Table, python: str, source: str, platform: str
 ) -> tuple[MinicondaInstaller | None, tuple[str, ...]]:
-    """The Miniconda installer (if any) and the reasons a build must refuse it."""
+    """The Miniconda installer for `platform` (if any) and the reasons a build must refuse it."""
     if source == "system":
         return None, ()
     row = table.pythons[python]
-    if row.miniconda is None:
-        return None, (f"no Miniconda installer for Python {python}: {row.miniconda_missing}",)
-    installer = MinicondaInstaller(filename=row.miniconda.filename, sha256=row.miniconda.sha256)
-    if not row.miniconda.verified:
+    found = row.installer(platform, table.compat.default_platform)
+    if found is None:
+        why = row.miniconda_missing if platform == table.compat.default_platform else None
+        machine = table.compat.machines[platform]
+        return None, (
+            f"no Miniconda installer for Python {python}: "
+            + (why or f"{table.display} names no {machine} installer (pythons.{python}.platforms)"),
+        )
+    installer = MinicondaInstaller(filename=found.filename, sha256=found.sha256)
+    if not found.verified:
         return installer, (
             f"{installer.filename}: sha256 not verified against a primary source; check it against"
             f" {ANACONDA_FILES} and set verified: true in {table.display}, or use python_source system",
@@ -284,6 +380,7 @@ def request_for_target(target: Target) -> BuildRequest:
         os=target.os,
         gpu_base=target.gpu_base,
         python_source=target.python_source,
+        platforms=target.platforms,
     )
 
 

@@ -15,6 +15,7 @@ from packaging.version import Version
 
 from ci.model import compat
 from ci.model.compat import Compat
+from ci.model.spec import CrossInstaller
 from ci.model.tags import ImageMeta
 
 # nvidia/cuda devel tags: "12.2.2-cudnn8-devel-ubuntu22.04", "12.6.3-cudnn-devel-ubuntu24.04".
@@ -52,8 +53,17 @@ class MinicondaRow:
 class PythonRow:
     version: str
     jupyter: tuple[str, ...]
-    miniconda: MinicondaRow | None
+    miniconda: MinicondaRow | None  # the installer for the default platform
     miniconda_missing: str | None
+    # Installers for the other platforms (`platforms:`); a platform not listed has none.
+    platform_miniconda: tuple[tuple[str, MinicondaRow], ...] = ()
+
+    def installer(self, platform: str, default: str) -> MinicondaRow | None:
+        return self.miniconda if platform == default else dict(self.platform_miniconda).get(platform)
+
+
+# The `packages:` key of each image kind (ci.model.spec.KINDS): versions.yaml names them so.
+PACKAGE_KEYS = {"cpu": "cpu", "gpu": "gpu", "pip": "pip_cuda"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,18 @@ class Packages:
     cpu: str
     gpu: str
     pip_cuda: str | None
+
+    def get(self, key: str) -> str | None:
+        return {"cpu": self.cpu, "gpu": self.gpu, "pip_cuda": self.pip_cuda}[key]
+
+
+@dataclass(frozen=True)
+class ReleasePlatform:
+    """A release's `platforms:` entry: the kinds built for another platform, and their packages."""
+
+    platform: str
+    packages: tuple[tuple[str, str], ...]  # (packages key, package), e.g. ("cpu", "tensorflow")
+    via: str | None  # the distribution the package installs TensorFlow from there (==tf)
 
 
 @dataclass(frozen=True)
@@ -107,6 +129,7 @@ class Release:
     cpu_os: str
     numpy: tuple[tuple[str, str], ...]  # (python, specifier) for every Python of the row
     tensorboard: str
+    platforms: tuple[ReleasePlatform, ...] = ()
 
     @property
     def where(self) -> str:
@@ -118,6 +141,17 @@ class Release:
 
     def numpy_for(self, python: str) -> str:
         return dict(self.numpy)[python]
+
+    def platforms_for(self, key: str, default: str) -> tuple[str, ...]:
+        """Every platform this release builds the kind with `packages` key `key` for, default first."""
+        return (default, *(p.platform for p in self.platforms if key in dict(p.packages)))
+
+    def package_on(self, key: str, platform: str) -> tuple[str | None, str | None]:
+        """(package, via) of kind `key` on a non-default `platform`; (None, None) when not built there."""
+        for entry in self.platforms:
+            if entry.platform == platform and key in dict(entry.packages):
+                return dict(entry.packages)[key], entry.via
+        return None, None
 
 
 @dataclass(frozen=True)
@@ -131,6 +165,7 @@ class Target:
     gpu_base: str | None
     python_source: str | None
     aliases: bool
+    platforms: tuple[str, ...] | None = None
 
     @property
     def where(self) -> str:
@@ -158,6 +193,7 @@ class Table:
     targets: tuple[Target, ...]
     # base image (as the table names it) -> digest, from versions.lock.yaml (merged by ci.select)
     locks: Mapping[str, str] = field(default_factory=dict)
+    cross_installer: CrossInstaller | None = None  # tools.uv
 
     def release(self, tf: str) -> Release | None:
         for row in self.releases:

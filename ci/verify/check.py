@@ -6,8 +6,9 @@ an and-cuda extra whose ranges let pip drift produces images whose tag lies. `ve
 (through ci.pkgindex) every question a build would, for every row, Python and image kind:
 
 - the TensorFlow package of each image kind (cpu: packages.cpu, gpu: packages.gpu on the GPU base's
-  OS, pip CUDA: tensorflow) has a wheel of exactly that release for that Python on manylinux x86_64
-  with the image OS's glibc;
+  OS, pip CUDA: tensorflow) has a wheel of exactly that release for that Python on manylinux, for the
+  machine of every platform the image is built for (x86_64, aarch64: the release's `platforms:`,
+  with the distribution it installs TensorFlow from there, `via`) and the image OS's glibc;
 - the row's numpy constraint, TensorBoard requirement and the Python's Jupyter requirements each
   have a wheel for that Python;
 - pip CUDA: every pinned NVIDIA wheel exists for that Python; the extra's own requirements (read
@@ -37,6 +38,7 @@ from packaging.version import Version
 from ci.model import compat
 from ci.table.rows import Table
 from ci.verify.index import IndexFile, IndexUnreachable, PackageIndex, Target, installable, wheel_pythons
+from ci.verify.installers import installer_findings
 from ci.verify.subjects import Subject
 
 Kind = Literal["error", "update", "not-checked"]
@@ -115,7 +117,7 @@ class Verifier:
         self.primary = primary
         self.extra = tuple(extra)
         self.report = Report(indexes=(primary, *self.extra))
-        self._done: set[tuple[str, str, str, tuple[str, ...], bool]] = set()
+        self._done: set[tuple[str, str, str, str, tuple[str, ...], bool]] = set()
         self._metadata: dict[str, str | IndexFile] = {}
 
     def _indexes(self, subject: Subject | None) -> tuple[str, ...]:
@@ -144,6 +146,8 @@ class Verifier:
         wanted = {(self.primary, TENSORFLOW)} if releases_report else set()
         for subject in subjects:
             names = [_package(subject), "numpy", "tensorboard"]
+            via = subject.spec.build_for(subject.platform).tensorflow_via
+            names += [Requirement(via).name] if via else []
             names += [Requirement(r).name for r in subject.spec.jupyter_requirements]
             names += [wheel.dist for wheel in subject.spec.nvidia_wheels]
             for index in self._indexes(subject):
@@ -158,9 +162,12 @@ class Verifier:
         if glibc is None:  # the table validates every os it names; a --os override may not
             self.report.add(Finding("error", row.where, f"no glibc known for os {subject.os_id!r}", py))
             return
-        target = Target(py, glibc)
+        target = Target(py, glibc, subject.spec.machine)
         package = _package(subject)
         tf_files = self.require(subject, target, Requirement(f"{package}=={row.tf}"))
+        via = subject.spec.build_for(subject.platform).tensorflow_via
+        if via is not None:  # e.g. tensorflow-cpu-aws: what the aarch64 `tensorflow` wheel installs
+            self.require(subject, target, Requirement(via))
         self.require(subject, target, Requirement(f"numpy{subject.spec.numpy_specifier}"))
         self.require(subject, target, Requirement(subject.spec.tensorboard_requirement))
         for text in subject.spec.jupyter_requirements:
@@ -175,7 +182,7 @@ class Verifier:
     ) -> list[IndexFile]:
         """Is there a file for `req` on `target` on the subject's indexes? Records a finding if not."""
         indexes = self._indexes(subject)
-        key = (str(req), target.python, target.glibc, indexes, allow_sdist)
+        key = (str(req), target.python, target.glibc, target.machine, indexes, allow_sdist)
         files: list[IndexFile] = []
         unreachable: list[IndexUnreachable] = []
         for index in indexes:
@@ -202,15 +209,15 @@ class Verifier:
         return found
 
     def _why_missing(self, files: Sequence[IndexFile], req: Requirement, target: Target) -> str:
-        platform = f"cp{target.python.replace('.', '')} manylinux x86_64 (glibc {target.glibc})"
+        platform = f"cp{target.python.replace('.', '')} manylinux {target.machine} (glibc {target.glibc})"
         if not files:
             return f"the index has no project {req.name}"
         matching = [f for f in files if req.specifier.contains(f.version, prereleases=True)]
         if not matching:
             newest = max((f.version for f in files), default=None)
             return f"no release matches {req.specifier or 'any'} (newest: {newest})"
-        pythons = wheel_pythons(matching, req.specifier)
-        elsewhere = f" (linux x86_64 wheels exist for {', '.join(pythons)})" if pythons else ""
+        pythons = wheel_pythons(matching, req.specifier, target.machine)
+        elsewhere = f" (linux {target.machine} wheels exist for {', '.join(pythons)})" if pythons else ""
         sdist = " (only an sdist)" if all(not f.is_wheel for f in matching) else ""
         return f"no wheel for {platform}{elsewhere}{sdist}"
 
@@ -232,7 +239,7 @@ class Verifier:
             self.report.add(finding)
             return
         text = self.report.metadata[found.url]
-        requires = _extra_requirements(text, py)
+        requires = _extra_requirements(text, py, target.machine)
         pinned: dict[str, str] = {str(canonicalize_name(d)): v for _, d, v in pip.dists()}
         seen: set[str] = set()
         for req in requires:
@@ -354,7 +361,7 @@ def _show(req: Requirement) -> str:
     return f"{req.name}{extras}{req.specifier}"
 
 
-def _extra_requirements(metadata: str, python: str) -> list[Requirement]:
+def _extra_requirements(metadata: str, python: str, machine: str = "x86_64") -> list[Requirement]:
     """The Requires-Dist entries that only the and-cuda extra adds, for CPython `python` on Linux."""
     meta = Metadata.from_email(metadata, validate=False)
     env: dict[str, str] = {
@@ -363,7 +370,7 @@ def _extra_requirements(metadata: str, python: str) -> list[Requirement]:
         "python_full_version": f"{python}.0",
         "sys_platform": "linux",
         "platform_system": "Linux",
-        "platform_machine": "x86_64",
+        "platform_machine": machine,
         "os_name": "posix",
         "implementation_name": "cpython",
         "platform_python_implementation": "CPython",
@@ -387,5 +394,14 @@ def verify(
     extra: Sequence[str] = (),
     *,
     releases_report: bool = True,
+    miniconda_base_url: str | None = None,
 ) -> Report:
-    return Verifier(table, index, primary, extra).run(subjects, releases_report=releases_report)
+    """Check the subjects' wheels on the index, and (with a base URL) their Miniconda installers."""
+    report = Verifier(table, index, primary, extra).run(subjects, releases_report=releases_report)
+    if miniconda_base_url is not None:
+        asked, found = installer_findings(subjects, index.session, miniconda_base_url)
+        report.checks += asked
+        for finding in found:
+            kind: Kind = "error" if finding.kind == "error" else "not-checked"
+            report.add(Finding(kind, finding.row, finding.message, finding.python, finding.package))
+    return report

@@ -132,7 +132,7 @@ class PackageIndex:
         except NoSuchProjectError:
             return ()
         except (requests.RequestException, ValueError) as exc:
-            return IndexUnreachable(index, _reason(exc))
+            return IndexUnreachable(index, reason(exc))
         out: list[IndexFile] = []
         for pkg in page.packages:
             parsed = _parse_file(pkg.filename)
@@ -188,16 +188,16 @@ class PackageIndex:
                 return None
             response.raise_for_status()
         except requests.RequestException as exc:
-            return IndexUnreachable(file.index, _reason(exc))
+            return IndexUnreachable(file.index, reason(exc))
         return response.content.decode("utf-8", errors="replace")
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     text = " ".join((str(exc).strip() or type(exc).__name__).split())
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS error (give the proxy's CA with --ca-cert): {text[:200]}"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        if "resolve" in text or "Name or service not known" in text:
+        if "resolve" in text.lower() or "Name or service not known" in text:
             return "cannot resolve its host name"
         return f"cannot connect: {text[:200]}"
     return text[:300]
@@ -208,26 +208,37 @@ def _reason(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """An interpreter and platform: CPython X.Y on manylinux x86_64 with a given glibc."""
+    """An interpreter and platform: CPython X.Y on manylinux MACHINE with a given glibc."""
 
     python: str  # "3.11"
     glibc: str  # "2.35"
+    machine: str = "x86_64"  # the platform's machine (versions.yaml compat.platforms): "aarch64"
 
     def tags(self) -> frozenset[Tag]:
-        return _tags(self.python, self.glibc)
+        return _tags(self.python, self.glibc, self.machine)
 
 
-_TAG_CACHE: dict[tuple[str, str], frozenset[Tag]] = {}
+_TAG_CACHE: dict[tuple[str, str, str], frozenset[Tag]] = {}
+# PEP 600's aliases of the older manylinux tags (glibc minor -> name), per machine they exist for.
+_LEGACY = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+_LEGACY_MACHINES = {
+    "manylinux2014": None,
+    "manylinux2010": ("x86_64", "i686"),
+    "manylinux1": ("x86_64", "i686"),
+}
 
 
-def _tags(python: str, glibc: str) -> frozenset[Tag]:
-    key = (python, glibc)
+def _tags(python: str, glibc: str, machine: str) -> frozenset[Tag]:
+    key = (python, glibc, machine)
     if key not in _TAG_CACHE:
         major, minor = (int(p) for p in python.split(".")[:2])
         glibc_major, glibc_minor = (int(p) for p in glibc.split(".")[:2])
-        platforms = [f"manylinux_{glibc_major}_{m}_x86_64" for m in range(glibc_minor, 4, -1)]
-        legacy = {17: "manylinux2014_x86_64", 12: "manylinux2010_x86_64", 5: "manylinux1_x86_64"}
-        platforms += [name for m, name in legacy.items() if glibc_major == 2 and m <= glibc_minor]
+        platforms = [f"manylinux_{glibc_major}_{m}_{machine}" for m in range(glibc_minor, 4, -1)]
+        platforms += [
+            f"{name}_{machine}"
+            for m, name in _LEGACY.items()
+            if glibc_major == 2 and m <= glibc_minor and machine in (_LEGACY_MACHINES[name] or (machine,))
+        ]
         # CPython < 3.8 was built with pymalloc: its ABI tag is cp3Xm.
         abi = f"cp{major}{minor}{'m' if (major, minor) < (3, 8) else ''}"
         tags = [
@@ -269,12 +280,12 @@ def installable(
     return sorted(out, key=lambda f: (f.version, f.is_wheel), reverse=True)
 
 
-def wheel_pythons(files: Sequence[IndexFile], specifier: SpecifierSet) -> list[str]:
-    """The cpXY interpreters that some linux x86_64 wheel matching `specifier` is built for."""
+def wheel_pythons(files: Sequence[IndexFile], specifier: SpecifierSet, machine: str = "x86_64") -> list[str]:
+    """The cpXY interpreters that some linux MACHINE wheel matching `specifier` is built for."""
     found: set[str] = set()
     for f in files:
         if f.is_wheel and specifier.contains(f.version):
             for tag in f.wheel_tags:
-                if "x86_64" in tag.platform and "linux" in tag.platform:
+                if machine in tag.platform and "linux" in tag.platform:
                     found.add(tag.interpreter)
     return sorted(found, key=lambda t: (len(t), t))

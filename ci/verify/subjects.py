@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ci.model import platforms as platform_grammar
 from ci.model.errors import UserError
 from ci.model.spec import KINDS, ImageSpec, Kind
 from ci.select import Selection, load
@@ -19,17 +20,30 @@ from ci.table.rows import Release, Table
 
 @dataclass(frozen=True)
 class Subject:
-    """One image kind of one row for one Python: what a build of it installs from the index."""
+    """One image kind of one row for one Python on one platform: what a build of it installs."""
 
     row: Release
     python: str
     kind: Kind
     os_id: str
-    spec: ImageSpec = field(compare=False)
+    spec: ImageSpec = field(compare=False)  # spec.platform is the subject's platform
+    platform: str = "linux/amd64"
+
+
+def subjects(table: Table, row: Release, python: str, kind: Kind, os_id: str | None = None) -> list[Subject]:
+    """The subjects of one kind, one per platform it is built for; none when the row has no such image."""
+    found = subject(table, row, python, kind, os_id)
+    if found is None:
+        return []
+    return [
+        Subject(row, python, kind, found.os_id, found.spec.on(platform), platform)
+        for platform in found.spec.platforms
+    ]
 
 
 def subject(table: Table, row: Release, python: str, kind: Kind, os_id: str | None = None) -> Subject | None:
-    """The subject of one kind, or None when the resolver says the row has no such image."""
+    """The subject of one kind (its default platform), or None when the resolver says the row has no
+    such image."""
     info = KINDS[kind]
     request = BuildRequest(
         tf=row.tf,
@@ -42,7 +56,7 @@ def subject(table: Table, row: Release, python: str, kind: Kind, os_id: str | No
         spec = resolve(table, request)
     except RequestError:
         return None
-    return Subject(row, python, kind, spec.os_id, spec)
+    return Subject(row, python, kind, spec.os_id, spec, spec.platform)
 
 
 def subjects_for_rows(
@@ -57,9 +71,7 @@ def subjects_for_rows(
     for row in rows:
         for py in row.python if python is None else (python,):
             for kind in kinds:
-                found = subject(table, row, py, kind, os_id)
-                if found is not None:
-                    out.append(found)
+                out += subjects(table, row, py, kind, os_id)
     return out
 
 
@@ -74,9 +86,9 @@ def selected_subjects(selection: Selection) -> tuple[Table, list[Subject]]:
         for spec in specs:
             row = table.release(spec.tf_version)
             assert row is not None
-            found = subject(table, row, spec.python_version, spec.kind.name, spec.os_id)
-            if found is not None and found not in out:
-                out.append(found)
+            for found in subjects(table, row, spec.python_version, spec.kind.name, spec.os_id):
+                if found not in out:
+                    out.append(found)
         return table, out
     if selection.all:
         raise UserError("--all cannot be combined with image selectors (--tf, --python, ...)")
@@ -98,4 +110,17 @@ def selected_subjects(selection: Selection) -> tuple[Table, list[Subject]]:
         if (request.variant is None or kind.variant == request.variant)
         and (request.cuda_source is None or kind.cuda_source == request.cuda_source)
     ]
-    return table, subjects_for_rows(table, [row], request.python, kinds, request.os)
+    chosen = subjects_for_rows(table, [row], request.python, kinds, request.os)
+    if request.platforms is not None:  # --platform: only those platforms' subjects
+        wanted = set()
+        for text in request.platforms:
+            try:
+                name = str(platform_grammar.parse(text))
+            except platform_grammar.PlatformError as exc:
+                raise UserError(f"--platform: {exc}") from None
+            if name not in table.compat.machines:
+                valid = ", ".join(table.compat.machines)
+                raise UserError(f"--platform: {name!r} is not a platform of {table.display}; valid: {valid}")
+            wanted.add(name)
+        chosen = [s for s in chosen if s.platform in wanted]
+    return table, chosen

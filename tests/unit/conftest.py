@@ -17,7 +17,7 @@ from ci.model.spec import ImageSpec
 from ci.table.load import load_table
 from ci.table.resolve import resolve
 from ci.table.rows import Table
-from tests.e2e.specs import CPU_REQUEST
+from tests.e2e.specs import CPU_REQUEST, MULTI_REQUEST
 from tests.unit.context_env import make_root
 
 RunCli = Callable[..., tuple[int, str, str]]
@@ -35,6 +35,12 @@ def table() -> Table:
 def cpu_spec(table: Table) -> ImageSpec:
     """The CPU image the e2e tests build (Debian 12, system Python), so unit rules check the same spec."""
     return resolve(table, CPU_REQUEST)
+
+
+@pytest.fixture
+def multi_spec(table: Table) -> ImageSpec:
+    """The e2e tests' image of two platforms (2.21.0, linux/amd64 and linux/arm64)."""
+    return resolve(table, MULTI_REQUEST)
 
 
 @pytest.fixture(scope="session")

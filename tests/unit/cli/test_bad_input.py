@@ -114,6 +114,64 @@ TABLE_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
         (R15, "field 'default_python'", "3.9, 3.10, 3.11"),
     ),
     (
+        "platform-unknown-in-release",
+        _set(("rel:2.15.0", "platforms"), {"linux/riscv64": {"cpu": "tensorflow"}}),
+        (R15, "field 'platforms'", "linux/riscv64: not a platform of compat.platforms", "valid: linux/arm64"),
+    ),
+    (
+        "platform-gpu-kind-on-arm64",
+        _set(("rel:2.15.0", "platforms"), {"linux/arm64": {"gpu": "tensorflow"}}),
+        (f"{R15}.platforms[linux/arm64]", "field 'gpu'", "built for cpu only", "CPU-only"),
+    ),
+    (
+        "platform-package-outside-era",
+        _set(("rel:2.15.0", "platforms"), {"linux/arm64": {"cpu": "tensorflow-gpu"}}),
+        (f"{R15}.platforms[linux/arm64]", "field 'cpu'", "tensorflow-gpu exists only for TensorFlow <2.12"),
+    ),
+    (
+        "platform-names-no-kind",
+        _set(("rel:2.15.0", "platforms"), {"linux/arm64": {"via": "tensorflow-cpu-aws"}}),
+        (f"{R15}.platforms[linux/arm64]", "names no image kind", "give one of cpu"),
+    ),
+    (
+        "platform-malformed",
+        _set(("rel:2.15.0", "platforms"), {"arm64": {"cpu": "tensorflow"}}),
+        (R15, "field 'platforms'", "expected OS/ARCH such as 'linux/arm64'"),
+    ),
+    (
+        "miniconda-wrong-machine",
+        _set(
+            ("pythons", "3.11", "platforms", "linux/arm64", "miniconda", "filename"),
+            "Miniconda3-py311_24.11.1-0-Linux-x86_64.sh",
+        ),
+        (
+            "pythons.3.11.platforms[linux/arm64].miniconda",
+            "field 'filename'",
+            "x86_64 installer",
+            "for aarch64",
+        ),
+    ),
+    (
+        "compat-platform-machine",
+        _set(("compat", "platforms", "machines", "linux/arm64"), "ARM 64"),
+        ("compat.platforms", "field 'machines'", "not a machine name like 'x86_64'"),
+    ),
+    (
+        "target-platform-unknown",
+        _set(("targets", 1, "platforms"), ["linux/s390x"]),
+        ("targets[1] (2.15.0)", "field 'platforms'", "linux/s390x is not a platform of compat.platforms"),
+    ),
+    (
+        "target-platform-not-built",
+        _set(("targets", 0, "platforms"), ["linux/arm64"]),
+        ("targets[0] (2.15.0)", "field 'platforms'", "linux/arm64 builds cpu images only"),
+    ),
+    (
+        "uv-pin-not-a-machine",
+        _set(("tools", "uv", "wheels", "mips"), {"platform": "musllinux_1_1_mips", "sha256": "0" * 64}),
+        ("tools.uv", "field 'wheels'", "'mips' is not a machine of compat.platforms"),
+    ),
+    (
         "cudnn-too-old-base",
         _set(("rel:2.18.1", "gpu_base"), "nvidia/cuda:12.5.1-cudnn-devel-ubuntu22.04"),
         ("releases[20] (2.18.1)", "field 'gpu_base'", "9.2.1.18", "minor >= 9.3"),
@@ -463,6 +521,46 @@ CLI_CASES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("selector-without-tf", ("--python", "3.10"), ("--tf is required",)),
     ("all-with-selector", ("--all", "--tf", "2.15.0"), ("--all cannot be combined",)),
     ("format-choice", ("--format", "xml"), ("--format", "'table', 'json'")),
+    (
+        "platform-unknown-arch",
+        ("--tf", "2.21.0", "--variant", "cpu", "--platform", "linux/riscv64"),
+        (
+            "--platform",
+            "'linux/riscv64' is not a platform of versions.yaml",
+            "valid: linux/amd64, linux/arm64",
+        ),
+    ),
+    (
+        "platform-malformed",
+        ("--tf", "2.21.0", "--variant", "cpu", "--platform", "arm64"),
+        ("--platform", "expected OS/ARCH such as 'linux/arm64'"),
+    ),
+    (
+        "platform-no-wheel",
+        ("--tf", "2.9.3", "--variant", "cpu", "--platform", "linux/arm64"),
+        ("--platform", "TensorFlow 2.9.3 has no linux/arm64 cpu image", "no aarch64 wheel", "2.10.1, 2.12.1"),
+    ),
+    (
+        "platform-no-wheel-2.11.1",
+        ("--tf", "2.11.1", "--variant", "cpu", "--platform", "linux/amd64,linux/arm64"),
+        ("--platform", "TensorFlow 2.11.1 has no linux/arm64 cpu image"),
+    ),
+    (
+        "platform-gpu-on-arm64",
+        ("--tf", "2.21.0", "--variant", "gpu", "--cuda-source", "pip", "--platform", "linux/arm64"),
+        (
+            "--platform",
+            "linux/arm64 builds cpu images only",
+            "(pip_cuda)",
+            "CPU-only",
+            "source: tf-pip-install",
+        ),
+    ),
+    (
+        "platform-empty",
+        ("--tf", "2.21.0", "--variant", "cpu", "--platform", ","),
+        ("--platform", "give at least one platform, e.g. linux/amd64"),
+    ),
     ("unknown-flag", ("--colour",), ("unrecognized arguments: --colour",)),
 ]
 

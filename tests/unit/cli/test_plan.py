@@ -33,10 +33,26 @@ def test_selectors_give_exactly_that_image_with_its_targets_tags(run_cli: RunCli
 
 
 def test_a_selected_image_outside_the_targets_still_builds(run_cli: RunCli) -> None:
-    (row,) = rows(run_cli, "--tf", "2.15.0", "--python", "3.11", "--variant", "cpu", "--os", "debian12",
-                  "--python-source", "system")  # fmt: skip
-    assert row["tag"] == "2.15.0-python3.11-cpu-debian12"
-    assert row["aliases"] == []
+    amd64, arm64 = rows(run_cli, "--tf", "2.15.0", "--python", "3.11", "--variant", "cpu", "--os", "debian12",
+                        "--python-source", "system")  # fmt: skip
+    assert amd64["tag"] == arm64["tag"] == "2.15.0-python3.11-cpu-debian12"
+    assert amd64["aliases"] == []
+    assert [amd64["platform"], arm64["platform"]] == ["linux/amd64", "linux/arm64"]
+    (only,) = rows(run_cli, "--tf", "2.15.0", "--python", "3.11", "--variant", "cpu", "--os", "debian12",
+                   "--python-source", "system", "--platform", "linux/amd64")  # fmt: skip
+    assert only["platforms"] == ["linux/amd64"]
+    assert only["publish_tag"] == only["tag"]
+
+
+def test_every_cpu_target_builds_on_arm64_and_no_gpu_one_does(run_cli: RunCli) -> None:
+    by_kind: dict[str, set[str]] = {}
+    for row in rows(run_cli):
+        by_kind.setdefault(f"{row['variant']}/{row['cuda_source']}", set()).add(str(row["platform"]))
+    assert by_kind == {
+        "cpu/none": {"linux/amd64", "linux/arm64"},
+        "gpu/base": {"linux/amd64"},
+        "gpu/pip": {"linux/amd64"},
+    }
 
 
 def test_variant_alone_still_filters_every_target(run_cli: RunCli) -> None:

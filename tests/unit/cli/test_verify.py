@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("recorded_index")
 def test_targets_only_with_all(run_cli: RunCli) -> None:
     code, out, _ = run_cli("verify", "--all", "--no-releases")
     assert code == 0, out
-    assert out.splitlines()[-1].startswith("verify: 11 images (")
+    assert out.splitlines()[-1].startswith("verify: 15 images (")  # 11 targets, 4 of them also arm64
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,8 @@ def test_targets_only_with_all(run_cli: RunCli) -> None:
         ),
         (("--python", "3.10"), "error: --tf is required"),
         (("--tf", "2.15.0", "--all"), "error: --all cannot be combined"),
+        (("--tf", "2.15.0", "--platform", "arm"), "error: --platform: platform 'arm' is not a platform"),
+        (("--tf", "2.15.0", "--platform", "linux/mips"), "error: --platform: 'linux/mips' is not a platform"),
         (("--tf", "2.15.0", "--os", "windows11"), "error: --os: unknown os 'windows11'"),
         (
             ("--pip-index-url", "ftp://x"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_target_aliases(table: Table) -> None:
     assert len(owners) == sum(len(a) for a in by_tag.values()), "an alias has two owners"
 
 
-def _spec(table: Table, **kwargs: str) -> ImageSpec:
+def _spec(table: Table, **kwargs: Any) -> ImageSpec:
     return resolve(table, BuildRequest(**kwargs))
 
 

@@ -189,3 +189,39 @@ def test_pip_cuda_specs_pin_every_nvidia_wheel_as_a_constraint(table: Table) -> 
     cu11 = resolve(table, BuildRequest(tf="2.14.1", python="3.10", variant="gpu", cuda_source="pip"))
     assert "nvidia-cudnn-cu11==8.7.0.84" in cu11.constraints
     assert cu11.tag == "2.14.1-python3.10-cuda11.8-cudnn8-pip-ubuntu22.04"
+
+
+def test_each_platform_has_its_package_installer_and_labels(table: Table) -> None:
+    spec = resolve(table, BuildRequest(tf="2.15.0", python="3.11", variant="cpu"))
+    assert spec.platforms == ("linux/amd64", "linux/arm64")
+    arm64 = spec.on("linux/arm64")
+    assert (spec.tensorflow_requirement, arm64.tensorflow_requirement) == (
+        "tensorflow-cpu==2.15.0",
+        "tensorflow==2.15.0",
+    )
+    assert arm64.build_for("linux/arm64").tensorflow_via == "tensorflow-cpu-aws==2.15.0"
+    assert spec.miniconda is not None
+    assert arm64.miniconda is not None
+    assert (spec.miniconda.filename, arm64.miniconda.filename) == (
+        "Miniconda3-py311_24.11.1-0-Linux-x86_64.sh",
+        "Miniconda3-py311_24.11.1-0-Linux-aarch64.sh",
+    )
+    assert arm64.machine == "aarch64"
+    assert dict(arm64.labels)["io.tfimages.tensorflow.requirement"] == "tensorflow==2.15.0"
+    assert dict(spec.labels)["io.tfimages.platforms"] == dict(arm64.labels)["io.tfimages.platforms"]
+    assert arm64.tag == spec.tag  # one tag for every platform
+    assert arm64.on("linux/amd64") == spec
+
+
+def test_platforms_narrow_an_image_and_a_missing_installer_refuses_only_there(table: Table) -> None:
+    only = resolve(table, BuildRequest(tf="2.21.0", variant="cpu", platforms=("linux/arm64",)))
+    assert only.platforms == ("linux/arm64",)
+    assert only.platform == "linux/arm64"
+    assert only.tensorflow_requirement == "tensorflow==2.21.0"
+    # Python 3.13's Miniconda: no aarch64 installer in the table (and the x86_64 one is unverified).
+    both = resolve(table, BuildRequest(tf="2.21.0", python="3.13", variant="cpu"))
+    assert any(r.startswith("linux/arm64: no Miniconda installer for Python 3.13") for r in both.refusals)
+    system = resolve(table, BuildRequest(tf="2.21.0", python="3.13", variant="cpu", python_source="system"))
+    assert system.refusals == ()
+    assert resolve(table, BuildRequest(tf="2.9.3", variant="cpu")).platforms == ("linux/amd64",)
+    assert resolve(table, BuildRequest(tf="2.21.0", variant="gpu")).platforms == ("linux/amd64",)

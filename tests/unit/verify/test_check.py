@@ -42,12 +42,13 @@ def test_the_shipped_table_verifies_clean(run_cli: RunCli) -> None:
     assert _lines(out, "error") == []
     assert _lines(out, "update") == []
     summary = out.splitlines()[-1]
-    assert summary.startswith("verify: 183 images (")
+    assert summary.startswith("verify: 229 images (")  # 183 amd64 + 46 arm64 (CPU, 2.10-2.21 but 2.11)
     assert " 0 error(s), 0 update(s)" in summary
     # What the recording could not answer is said, never passed off as checked: pypi.nvidia.com is
     # unreachable here, and the index serves no core metadata for 2.16-2.19's wheels.
     not_checked = _lines(out, "not-checked")
     assert {line.split(": ")[1] for line in not_checked} == {
+        "installers",  # repo.anaconda.com is unreachable here too
         "releases[16] (2.15.0)",
         "releases[18] (2.16.2)",
         "releases[19] (2.17.1)",
@@ -179,3 +180,38 @@ def test_an_unreachable_index_is_an_error_not_an_empty_index(run_cli: RunCli) ->
     assert code == 1
     (error,) = _lines(out, "error")
     assert error.startswith("error: index: cannot read the package index https://mirror.invalid/simple/: ")
+
+
+def test_every_platform_of_a_row_is_checked_with_its_own_package_and_machine(run_cli: RunCli) -> None:
+    """arm64 CPU images install `tensorflow` (2.15: the stub) and, through it, tensorflow-cpu-aws."""
+    code, out, _ = run_cli(
+        "verify", "--tf", "2.15.0", "--variant", "cpu", "--no-releases", "--format", "json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["images"] == 6  # three Pythons, two platforms each
+    code, out, _ = run_cli("verify", "--tf", "2.15.0", "--variant", "cpu", "--platform", "linux/arm64")
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("verify: 3 images (")
+
+
+def test_a_platform_the_index_cannot_serve_is_refused(
+    raw_table: Raw, write_table: WriteTable, run_cli: RunCli
+) -> None:
+    """2.11.1 on arm64 would install tensorflow-cpu-aws==2.11.1, which has a cp37 wheel only."""
+
+    def arm64(raw: Raw) -> None:
+        _row(raw, "2.11.1")["platforms"] = {"linux/arm64": {"cpu": "tensorflow", "via": "tensorflow-cpu-aws"}}
+
+    table = _table_with(raw_table, write_table, arm64)
+    code, out, _ = run_cli("--table", table, "verify", "--tf", "2.11.1", "--variant", "cpu", "--no-releases")
+    assert code == 1
+    aws = [line for line in _lines(out, "error") if "tensorflow-cpu-aws==2.11.1" in line]
+    assert [line.split(": ")[2] for line in aws] == ["Python 3.8", "Python 3.9", "Python 3.10"]
+
+    def wrong_arm64_package(raw: Raw) -> None:
+        _row(raw, "2.9.3")["platforms"] = {"linux/arm64": {"cpu": "tensorflow"}}
+
+    table = _table_with(raw_table, write_table, wrong_arm64_package)
+    code, out, _ = run_cli("--table", table, "verify", "--tf", "2.9.3", "--variant", "cpu", "--no-releases")
+    assert code == 1
+    assert any("tensorflow==2.9.3" in line and "aarch64" in line for line in _lines(out, "error")), out
