@@ -11,11 +11,11 @@ ci.build.pip; the interpreter is ci.build.python; context/ trees are ci.build.tr
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci.build import apt, execs, pip, python
+from ci.build import apt, cross, execs, pip, python
 from ci.build.options import BuildOptions
 from ci.build.trees import SYSTEM_CONTEXT, runtime_tree
 from ci.model import contract
@@ -25,7 +25,7 @@ from ci.model.paths import CONTEXT_DIR
 from ci.model.spec import ImageSpec
 
 if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
-    from dagger import Container
+    from dagger import Container, File
 
 Layer = Callable[["Container", ImageSpec], "Container"]
 
@@ -70,9 +70,15 @@ class Layers:
     be reordered, tested and cached one by one.
     """
 
-    def __init__(self, options: BuildOptions, context_dir: Path = CONTEXT_DIR) -> None:
+    def __init__(
+        self, options: BuildOptions, context_dir: Path = CONTEXT_DIR, engine_platform: str | None = None
+    ) -> None:
+        """engine_platform: the engine's own platform; a spec of another one is emulated, and its
+        Python layers are installed by ci.build.cross (None: every spec is treated as native)."""
         self.options = options
         self.context_dir = context_dir
+        self.engine_platform = engine_platform
+        self._native: dict[str, tuple[Container, File]] = {}
 
     def ordered(self) -> tuple[tuple[str, Layer], ...]:
         return tuple((name, getattr(self, name)) for name in LAYER_ORDER)
@@ -134,7 +140,7 @@ class Layers:
         constraints (numpy) are not applied here: JupyterLab does not install numpy, and the
         TensorFlow layer re-resolves every constrained package under the constraints (see there).
         """
-        return pip.install(ctr, self.options, spec, spec.jupyter_requirements, constraints=())
+        return self._install(ctr, spec, spec.jupyter_requirements, (), ())
 
     def tensorflow(self, ctr: Container, spec: ImageSpec) -> Container:
         """TensorFlow with its TensorBoard pin, under the release's constraints.
@@ -142,14 +148,47 @@ class Layers:
         Each constrained package is also named as a requirement, so pip resolves it here even if
         an earlier layer installed it: an installed version that violates a constraint is replaced.
         """
-        return pip.install(
+        return self._install(
+            ctr, spec, pip.tensorflow_requirements(spec), spec.constraints, spec.pip_extra_indexes
+        )
+
+    def _install(
+        self,
+        ctr: Container,
+        spec: ImageSpec,
+        requirements: Sequence[str],
+        constraints: Sequence[str],
+        extra_indexes: Sequence[str],
+    ) -> Container:
+        """pip on the engine's own platform; on an emulated one, the native tools of ci.build.cross."""
+        if not cross.emulated(spec, self.engine_platform):
+            return pip.install(ctr, self.options, spec, requirements, constraints, extra_indexes)
+        assert self.engine_platform is not None
+        native, uv = self._native_tools(spec, self.engine_platform)
+        return cross.install(
             ctr,
             self.options,
             spec,
-            pip.tensorflow_requirements(spec),
-            spec.constraints,
-            spec.pip_extra_indexes,
+            requirements,
+            constraints,
+            extra_indexes,
+            native=native,
+            uv=uv,
+            engine_platform=self.engine_platform,
         )
+
+    def _native_tools(self, spec: ImageSpec, engine_platform: str) -> tuple[Container, File]:
+        """The image's Python layer built for the engine's platform, and uv installed by it."""
+        from dagger import Platform, dag
+
+        key = spec.tag
+        if key not in self._native:
+            helper = cross.native_spec(spec, engine_platform)
+            native = dag.container(platform=Platform(engine_platform))
+            for layer in (self.base, self.os_packages, self.python):
+                native = layer(native, helper)
+            self._native[key] = (native, cross.uv_binary(native, helper, engine_platform, self.options))
+        return self._native[key]
 
     def system_files(self, ctr: Container, spec: ImageSpec) -> Container:
         """The image contract file, and what `init.py --build` installs into the system.
@@ -210,12 +249,23 @@ class Layers:
         return ctr.with_workdir(contract.WORKDIR).with_default_args(["bash", contract.BOOT_SCRIPT])
 
 
-def build_image(spec: ImageSpec, options: BuildOptions, *, context_dir: Path = CONTEXT_DIR) -> Container:
-    """Chain every layer in LAYER_ORDER; lazy: nothing runs until the container is evaluated."""
-    from dagger import dag
-
+def build_image(
+    spec: ImageSpec,
+    options: BuildOptions,
+    *,
+    context_dir: Path = CONTEXT_DIR,
+    engine_platform: str | None = None,
+) -> Container:
+    """Chain every layer in LAYER_ORDER for spec.platform; lazy: nothing runs until evaluated."""
     python.refuse_if_unbuildable(spec, options)
-    ctr = dag.container()
-    for _name, layer in Layers(options, context_dir).ordered():
+    ctr = platform_container(spec)
+    for _name, layer in Layers(options, context_dir, engine_platform).ordered():
         ctr = layer(ctr, spec)
     return ctr
+
+
+def platform_container(spec: ImageSpec) -> Container:
+    """The empty container every layer chain starts from: the spec's platform."""
+    from dagger import Platform, dag
+
+    return dag.container(platform=Platform(spec.platform))

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ci.build.layers import Layers
+from ci.build.layers import Layers, platform_container
 from ci.build.options import BuildOptions
 from ci.build.python import refuse_if_unbuildable
 from ci.model.paths import CONTEXT_DIR
@@ -78,15 +78,17 @@ def _unwrap(container: object) -> Container:
 
 
 async def build_in_steps(
-    spec: ImageSpec, options: BuildOptions, *, context_dir: Path = CONTEXT_DIR
+    spec: ImageSpec,
+    options: BuildOptions,
+    *,
+    context_dir: Path = CONTEXT_DIR,
+    engine_platform: str | None = None,
 ) -> tuple[Container, list[StepTiming]]:
     """The image of ci.build.layers.build_image, evaluated layer function by layer function."""
-    from dagger import dag
-
     refuse_if_unbuildable(spec, options)
-    container = dag.container()
+    container = platform_container(spec)
     steps: list[StepTiming] = []
-    for name, layer in Layers(options, context_dir).ordered():
+    for name, layer in Layers(options, context_dir, engine_platform).ordered():
         operations: list[str] = []
         started = time.monotonic()
         wrapped = layer(cast("Container", _Counting(container, operations)), spec)

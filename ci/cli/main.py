@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
+from ci.cli import assemble as cli_assemble
 from ci.cli import build as cli_build
 from ci.cli import index as cli_report
 from ci.cli import lock as cli_lock
@@ -79,6 +80,12 @@ COMMANDS: tuple[Command, ...] = (
         "merge the report index.json of several runs (e.g. one per CI job) into one table of images",
         cli_report.configure_index,
         cli_report.run_index,
+    ),
+    Command(
+        "assemble",
+        "tag each multi-platform image with the index of its platforms' pushes (one CI job per platform)",
+        cli_assemble.configure_assemble,
+        cli_assemble.run_assemble,
     ),
     Command(
         "promote",

@@ -36,6 +36,7 @@ from typing import TextIO
 from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.spec import ImageSpec
+from ci.model.tags import platform_tag
 from ci.registry.skopeo import Registries, RegistryError
 
 ENV_IMPORT = "_EXPERIMENTAL_DAGGER_CACHE_IMPORT_CONFIG"
@@ -168,9 +169,30 @@ def parse_engine(value: str) -> str:
 
 
 def share_key(spec: ImageSpec) -> tuple[object, ...]:
-    """Images with equal keys build identical base, OS, Python and Jupyter layers (ci/build/layers.py)."""
-    installer = spec.miniconda.filename if spec.miniconda else None
+    """Images with equal keys build identical base, OS, Python and Jupyter layers (ci/build/layers.py),
+    platform by platform (the installer named is the default platform's, whichever are built)."""
+    default = spec.hosts[0].miniconda if spec.hosts else spec.miniconda
+    installer = default.filename if default else None
     return (spec.base_image, spec.base_digest, spec.os_id, spec.python_source, spec.python_version, installer)
+
+
+def _default_platform(spec: ImageSpec) -> str:
+    return spec.hosts[0].platform if spec.hosts else spec.platform
+
+
+def cache_tag(spec: ImageSpec) -> str:
+    """The ref an image's session exports its layers to: the tag, or for a session that builds only
+    another platform (a workflow job on an arm64 runner) the platform tag, so the jobs of one
+    image never overwrite each other's cache."""
+    if _default_platform(spec) in spec.platforms:
+        return spec.tag
+    return platform_tag(spec.tag, spec.platforms[0])
+
+
+def _cache_tags(spec: ImageSpec, platforms: Sequence[str]) -> list[str]:
+    """Where each platform's layers of `spec` are exported: the tag for the default platform's."""
+    default = _default_platform(spec)
+    return [spec.tag if p == default else platform_tag(spec.tag, p) for p in platforms]
 
 
 def _placeholder(config: CacheConfig) -> str:
@@ -184,8 +206,10 @@ def _expand_imports(
         return [config.render()]
     tags: list[str] = []
     for spec in specs:
-        tags.append(spec.tag)
-        tags += [t.tag for t in targets if share_key(t) == share_key(spec)]
+        tags += _cache_tags(spec, spec.platforms)
+        for target in targets:
+            if share_key(target) == share_key(spec):
+                tags += _cache_tags(target, spec.platforms)
     return [config.for_tag(tag).render() for tag in dict.fromkeys(tags)]
 
 
@@ -317,7 +341,7 @@ def from_flags(
                     f"--cache-to {value!r}: {len(specs)} images share one session and one cache export; "
                     f"give an explicit tag ({_placeholder(config)}:TAG) or build one image per job"
                 )
-            config = config.for_tag(specs[0].tag)
+            config = config.for_tag(cache_tag(specs[0]))
         session.exports.append(config)
     session.imports = list(dict.fromkeys(session.imports))
     return session

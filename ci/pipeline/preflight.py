@@ -20,7 +20,7 @@ from ci.build.python import refuse_if_unbuildable
 from ci.engine.remote import RemoteSession, from_flags
 from ci.model.errors import UserError
 from ci.model.paths import CONTEXT_DIR
-from ci.model.refs import parse_repository
+from ci.model.refs import is_tag, parse_repository
 from ci.model.spec import ImageSpec
 from ci.registry.bases import check_bases, parse_mirrors
 from ci.registry.skopeo import Credentials, Registries, RegistryError, Transport
@@ -37,6 +37,14 @@ class Publish:
     registry: str  # host[:port], the key for registry auth
     repository: str  # registry/path, without a tag
     credentials: Credentials | None = None  # handed to the engine as a secret, never printed
+    # The tag pushed, {tag} standing for the image's primary tag: the workflow pushes each platform
+    # of a multi-platform image from its own runner as `{tag}-linux-arm64` (`assemble` then tags
+    # the index); by default the primary tag itself.
+    tag_template: str = "{tag}"
+    transport: Transport = field(default_factory=Transport)  # skopeo's view of the registry
+
+    def tag_for(self, tag: str) -> str:
+        return self.tag_template.replace("{tag}", tag)
 
     def __repr__(self) -> str:  # keep the password out of tracebacks and debug prints
         user = self.credentials.username if self.credentials else None
@@ -85,9 +93,28 @@ class BuildPlan:
     context_dir: Path
 
 
-def publish_target(text: str, credentials: Credentials | None) -> Publish:
-    ref = parse_repository(text, "--publish")
-    return Publish(ref.registry, ref.name, credentials)
+def publish_target(
+    text: str, credentials: Credentials | None, transport: Transport | None = None, *, several: bool = False
+) -> Publish:
+    """--publish REGISTRY/REPO[:TAG]; TAG may use {tag} (the image's primary tag), and must when
+    several images are built."""
+    repository, sep, template = _split_tag(text)
+    ref = parse_repository(repository, "--publish")
+    if sep:
+        example = template.replace("{tag}", "2.15.0-python3.11-cpu-debian12")
+        if not is_tag(example):
+            raise UserError(f"--publish {text}: {template!r} is not a tag (or a tag template using {{tag}})")
+        if several and "{tag}" not in template:
+            raise UserError(f"--publish {text}: several images are built; put {{tag}} in the tag")
+    return Publish(ref.registry, ref.name, credentials, template or "{tag}", transport or Transport())
+
+
+def _split_tag(text: str) -> tuple[str, str, str]:
+    """REGISTRY/REPO[:TAG] -> (REGISTRY/REPO, ":", TAG); a registry's :PORT is not a tag."""
+    head, sep, tail = text.rpartition(":")
+    if sep and "/" not in tail and "/" in head:
+        return head, sep, tail
+    return text, "", ""
 
 
 def export_path(template: str, spec: ImageSpec, several: bool) -> Path:
@@ -162,10 +189,14 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
     """Check every input that can fail before engine work; UserError (exit 2) or PreflightFailed (1)."""
     if inputs.jobs < 1:
         raise UserError(f"--jobs {inputs.jobs}: expected a number >= 1")
-    publish = publish_target(inputs.publish, inputs.publish_credentials) if inputs.publish else None
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
     specs = select.selected_specs(inputs.selection, explicit=True)
+    publish = (
+        publish_target(inputs.publish, inputs.publish_credentials, inputs.transport, several=len(specs) > 1)
+        if inputs.publish
+        else None
+    )
     for spec in specs:  # a refused spec or an unverifiable installer: seconds, not an hour
         refuse_if_unbuildable(spec, inputs.options)
     exports: tuple[Path | None, ...] = tuple(

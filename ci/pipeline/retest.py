@@ -6,6 +6,7 @@ and it is checked as that (a mismatch with the selectors given is a warning, the
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +36,16 @@ class TestInputs:
 
 
 def spec_from_labels(selection: select.Selection, image: str, labels: dict[str, str]) -> ImageSpec:
-    """Without selectors, the image's own io.tfimages.* labels say what it claims to be."""
+    """Without selectors, the image's own io.tfimages.* labels say what it claims to be.
+
+    An image without the io.tfimages.platforms label predates multi-platform images: it holds the
+    table's default platform only.
+    """
     table, targets = select.load(selection.table)
-    return select.resolve_selected(table, targets, select.request_from_labels(labels, image))
+    request = select.request_from_labels(labels, image)
+    if request.platforms is None:
+        request = dataclasses.replace(request, platforms=(table.compat.default_platform,))
+    return select.resolve_selected(table, targets, request)
 
 
 def retest(inputs: TestInputs) -> int:
@@ -50,11 +58,11 @@ def retest(inputs: TestInputs) -> int:
     remote = from_flags(engine=inputs.engine)
 
     async def body() -> int:
-        from dagger import QueryError, dag
+        from dagger import Platform, QueryError, dag
 
-        image = dag.container().from_(inputs.image)
+        pulled = dag.container().from_(inputs.image)
         try:
-            labels = {await label.name(): await label.value() for label in await image.labels()}
+            labels = {await label.name(): await label.value() for label in await pulled.labels()}
         except QueryError as exc:
             print(f"error: cannot pull {inputs.image}: {exc}", file=sys.stderr)
             return 1
@@ -64,16 +72,21 @@ def retest(inputs: TestInputs) -> int:
             print(
                 f"warning: {inputs.image} is labelled {claimed}, checking it as {spec.tag}", file=sys.stderr
             )
-        report = await retest_image(
-            image,
-            spec,
-            inputs.options,
-            service_checks=inputs.service_checks,
-            name=inputs.image,
-            report_facts=inputs.report_dir is not None,
-        )
-        print(summary([report]))
-        write_reports(inputs.report_dir, [report])
-        return exit_code([report])
+        reports = []
+        for platform in spec.platforms:  # each platform the image claims (or the selectors ask for)
+            image = dag.container(platform=Platform(platform)).from_(inputs.image)
+            reports.append(
+                await retest_image(
+                    image,
+                    spec.on(platform),
+                    inputs.options,
+                    service_checks=inputs.service_checks,
+                    name=inputs.image,
+                    report_facts=inputs.report_dir is not None,
+                )
+            )
+        print(summary(reports))
+        write_reports(inputs.report_dir, reports)
+        return exit_code(reports)
 
     return run_session(body, verbose=inputs.verbose, remote=remote)

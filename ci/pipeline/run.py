@@ -8,11 +8,10 @@ readable lines (the failing command and the last lines of its stderr), never a t
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,10 +24,19 @@ from ci.model.errors import UserError
 from ci.model.paths import CONTEXT_DIR
 from ci.model.spec import ImageSpec
 from ci.pipeline.preflight import BuildPlan, Publish
+from ci.pipeline.publish import export_image, publish_image
 from ci.probe.checks import run_checks
 from ci.probe.facts import add_facts
 from ci.probe.services import run_service_checks
-from ci.report.model import CheckReport, PushedImage, StepTiming, failed, not_checked, passed, tail
+from ci.report.model import (
+    CheckReport,
+    StepTiming,
+    failed,
+    not_checked,
+    passed,
+    tail,
+)
+from ci.report.results import group
 
 if TYPE_CHECKING:
     from dagger import Container
@@ -49,13 +57,6 @@ def describe_exec_error(exc: BaseException) -> str:
         step = step[:157] + "..."
     output = getattr(exc, "stderr", "") or getattr(exc, "stdout", "") or ""
     return f"step `{step}` exited {getattr(exc, 'exit_code', '?')}: {tail(output, 15)}"
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """An engine error as one short line: tracing noise removed, whitespace collapsed."""
-    text = re.sub(r"\s*\[traceparent:[0-9a-f-]+\]", "", text)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 async def check_image(
@@ -79,6 +80,54 @@ async def check_image(
     return report
 
 
+@dataclass
+class Built:
+    """One platform of an image: its spec, report and, once built, container and build steps."""
+
+    spec: ImageSpec
+    report: CheckReport
+    image: Container | None = None
+    steps: Sequence[StepTiming] = ()
+
+
+async def build_one(
+    spec: ImageSpec,
+    options: BuildOptions,
+    engine_platform: str,
+    *,
+    service_checks: bool,
+    context_dir: Path,
+) -> Built:
+    """Build and check one platform of an image; every failure is a result, never an exception."""
+    from dagger import ExecError, QueryError
+
+    built = Built(spec, CheckReport(spec.tag, tags=spec.all_tags, platform=spec.platform))
+    report = built.report
+    started = time.monotonic()
+    try:
+        built.image, built.steps = await build_in_steps(
+            spec, options, context_dir=context_dir, engine_platform=engine_platform
+        )
+    except UserError as exc:
+        report.add(failed("build", exc.message))
+        report.input_error = True
+        return built
+    except ExecError as exc:
+        report.add(failed("build", describe_exec_error(exc)))
+        return built
+    except QueryError as exc:
+        report.add(failed("build", f"engine error: {tail(str(exc), 8)}"))
+        return built
+    report.timings["build"] = time.monotonic() - started
+    how = "" if spec.platform == engine_platform else f" (emulated on this {engine_platform} engine)"
+    report.add(passed("build", f"built in {report.timings['build']:.0f}s{how}"))
+    try:
+        await check_image(built.image, spec, options, report, service_checks=service_checks)
+    except QueryError as exc:
+        report.add(failed("checks", f"engine error: {tail(str(exc), 8)}"))
+    return built
+
+
 async def build_and_check(
     spec: ImageSpec,
     options: BuildOptions,
@@ -88,83 +137,59 @@ async def build_and_check(
     publish: Publish | None = None,
     context_dir: Path = CONTEXT_DIR,
     report_facts: bool = False,
-) -> CheckReport:
-    """Build one image, check it, then export/publish it only when every check passed. Never raises.
+) -> list[CheckReport]:
+    """Build one image for each of its platforms, check each, then export/publish it only when every
+    platform passed every check. Returns one report per platform; never raises.
 
-    report_facts: collect the image's facts for --report-dir (ci.probe.facts) after everything else.
+    The platforms build concurrently (one container per platform, the same layer functions): an
+    emulated platform is CPU-bound for minutes, a native one mostly waits on downloads and services.
+    report_facts: collect each platform's facts for --report-dir (ci.probe.facts) after everything else.
     """
-    from dagger import ExecError, QueryError
+    from dagger import dag
 
-    report = CheckReport(spec.tag, tags=spec.all_tags)
-    started = time.monotonic()
-    steps: Sequence[StepTiming] = ()
-    try:
-        image, steps = await build_in_steps(spec, options, context_dir=context_dir)
-    except UserError as exc:
-        report.add(failed("build", exc.message))
-        report.input_error = True
-        return report
-    except ExecError as exc:
-        report.add(failed("build", describe_exec_error(exc)))
-        return report
-    except QueryError as exc:
-        report.add(failed("build", f"engine error: {tail(str(exc), 8)}"))
-        return report
-    report.timings["build"] = time.monotonic() - started
-    report.add(passed("build", f"built in {report.timings['build']:.0f}s"))
-    try:
-        await check_image(image, spec, options, report, service_checks=service_checks)
-    except QueryError as exc:
-        report.add(failed("checks", f"engine error: {tail(str(exc), 8)}"))
+    engine_platform = str(await dag.default_platform())
+    built: list[Built | None] = [None] * len(spec.platforms)
+
+    async def one(index: int, platform: str) -> None:
+        built[index] = await build_one(
+            spec.on(platform),
+            options,
+            engine_platform,
+            service_checks=service_checks,
+            context_dir=context_dir,
+        )
+
+    async with anyio.create_task_group() as group:
+        for index, platform in enumerate(spec.platforms):
+            group.start_soon(one, index, platform)
+    parts = [b for b in built if b is not None]
+    reports = [b.report for b in parts]
+    images = [(b.spec.platform, b.image) for b in parts]
+    exported = None
     if export is not None:
-        if report.ok:
-            export.parent.mkdir(parents=True, exist_ok=True)
-            written = await image.export(str(export.resolve()))
-            report.add(passed("export", f"OCI tarball {written}"))
-        else:
-            report.add(failed("export", f"not written to {export}: the image failed its checks"))
+        exported = await export_image(images, export, reports)
     if publish is not None:
-        await publish_image(image, spec, publish, report)
+        await publish_image(images, spec, publish, reports)
     if report_facts:
-        exported = export if export is not None and export.is_file() and report.ok else None
-        await add_facts(image, spec, report, steps=steps, tarball=exported)
-    return report
-
-
-async def publish_image(image: Container, spec: ImageSpec, publish: Publish, report: CheckReport) -> None:
-    """Push `repository:tag` when the report is clean; a failed image is never published."""
-    from dagger import QueryError, dag
-
-    target = f"{publish.repository}:{spec.tag}"
-    if not report.ok:
-        report.add(failed("publish", f"{target} not published: the image failed its checks"))
-        return
-    if publish.credentials is not None:
-        secret = dag.set_secret(f"registry-password-{publish.registry}", publish.credentials.password)
-        image = image.with_registry_auth(publish.registry, publish.credentials.username, secret)
-    started = time.monotonic()
-    try:
-        pushed = await image.publish(target)
-    except QueryError as exc:
-        report.add(failed("publish", f"push to {target} failed: {one_line(str(exc))}"))
-        return
-    _, _, digest = pushed.partition("@")
-    report.pushed = PushedImage(publish.repository, spec.tag, digest)
-    report.add(dataclasses.replace(passed("publish", pushed), seconds=round(time.monotonic() - started, 2)))
+        for part in parts:
+            if part.image is not None:
+                await add_facts(part.image, part.spec, part.report, steps=part.steps, tarball=exported)
+    return reports
 
 
 async def build_many(plan: BuildPlan, *, progress: bool = True) -> list[CheckReport]:
     """Build the plan's specs with at most `jobs` at a time; reports come back in the input order."""
     specs = plan.specs
     limiter = anyio.CapacityLimiter(max(1, plan.jobs))
-    reports: list[CheckReport | None] = [None] * len(specs)
+    reports: list[list[CheckReport]] = [[] for _ in specs]
 
     async def one(index: int, spec: ImageSpec) -> None:
         async with limiter:
             if progress:
-                print(f"[build] {spec.tag}: started", file=sys.stderr, flush=True)
+                where = f" ({', '.join(spec.platforms)})" if spec.multi_platform else ""
+                print(f"[build] {spec.tag}{where}: started", file=sys.stderr, flush=True)
             try:
-                report = await build_and_check(
+                done = await build_and_check(
                     spec,
                     plan.options,
                     service_checks=plan.service_checks,
@@ -176,15 +201,17 @@ async def build_many(plan: BuildPlan, *, progress: bool = True) -> list[CheckRep
             except Exception as exc:  # one image's surprise must not cancel the others
                 report = CheckReport(spec.tag, tags=spec.all_tags)
                 report.add(failed("pipeline", f"{type(exc).__name__}: {tail(str(exc), 6)}"))
-            reports[index] = report
+                done = [report]
+            reports[index] = done
             if progress:
-                state = "passed" if report.ok else f"FAILED ({len(report.failures)} problem(s))"
+                problems = sum(len(r.failures) for r in done)
+                state = "passed" if not problems else f"FAILED ({problems} problem(s))"
                 print(f"[build] {spec.tag}: {state}", file=sys.stderr, flush=True)
 
     async with anyio.create_task_group() as group:
         for index, spec in enumerate(specs):
             group.start_soon(one, index, spec)
-    return [r for r in reports if r is not None]
+    return [report for done in reports for report in done]
 
 
 async def retest_image(
@@ -196,8 +223,8 @@ async def retest_image(
     name: str | None = None,
     report_facts: bool = False,
 ) -> CheckReport:
-    """Re-run every check against an already built (or published) image."""
-    report = CheckReport(name or spec.tag, tags=spec.all_tags)
+    """Re-run every check against an already built (or published) image, on spec.platform."""
+    report = CheckReport(name or spec.tag, tags=spec.all_tags, platform=spec.platform)
     await check_image(image, spec, options, report, service_checks=service_checks)
     if report_facts:
         await add_facts(image, spec, report)
@@ -205,18 +232,24 @@ async def retest_image(
 
 
 def summary(reports: Sequence[CheckReport]) -> str:
-    """Readable end-of-run summary: every image's results, then every failure again, together."""
+    """Readable end-of-run summary: every image's results, then every failure again, together.
+
+    Counted per image (tag): an image of several platforms passes only when each platform does.
+    """
     lines = [report.render() for report in reports]
-    bad = [r for r in reports if not r.ok]
+    images = group(reports)
+    bad = [platforms for platforms in images if not all(r.ok for r in platforms)]
     lines.append("")
+    several = sum(len(platforms) for platforms in images) > len(images)
+    counted = f" ({sum(len(p) for p in images)} platform images)" if several else ""
     if bad:
-        lines.append(f"{len(bad)} of {len(reports)} image(s) FAILED:")
-        for report in bad:
+        lines.append(f"{len(bad)} of {len(images)} image(s) FAILED{counted}:")
+        for report in (r for platforms in bad for r in platforms):
             for result in report.failures:
-                lines.append(f"  {report.image}: {result.name}: {result.message}")
+                lines.append(f"  {report.title}: {result.name}: {result.message}")
     else:
-        lines.append(f"all {len(reports)} image(s) passed")
-    not_checked = [(r.image, x) for r in reports for x in r.results if x.status == "not-checked"]
+        lines.append(f"all {len(images)} image(s) passed{counted}")
+    not_checked = [(r.title, x) for r in reports for x in r.results if x.status == "not-checked"]
     for image, result in not_checked:
         lines.append(f"  note: {image}: {result.name}: {result.message}")
     return "\n".join(lines)

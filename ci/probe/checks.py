@@ -49,6 +49,23 @@ async def check_smoke(run: Runner, options: BuildOptions) -> CheckResult:
     return passed(name, out.stdout.strip().splitlines()[-1])
 
 
+async def check_platform(run: Runner, options: BuildOptions) -> CheckResult:
+    """The image runs as the platform it is published for: the kernel's view and Python's agree.
+
+    Why: a platform's image must hold that platform's binaries (an amd64 layer slipped into an
+    arm64 image would run, emulated, and fool every other check).
+    """
+    name = "runs as its platform"
+    want = run.spec.machine
+    out = await run.sh(f"uname -m; {run.python} -c 'import platform; print(platform.machine())'")
+    found = out.stdout.split()
+    if out.code != 0 or found != [want, want]:
+        return failed(
+            name, f"{run.spec.platform} wants {want}; uname -m, Python say {found} ({tail(out.both, 2)})"
+        )
+    return passed(name, f"{run.spec.platform}: uname -m and platform.machine() are {want}")
+
+
 async def check_versions(run: Runner, options: BuildOptions) -> CheckResult:
     name = "versions match the tag"
     out = await run.script("check-versions.py", env=[("TF_CPP_MIN_LOG_LEVEL", "3")])
@@ -284,6 +301,7 @@ async def check_no_baked_secrets(run: Runner, options: BuildOptions) -> CheckRes
 
 
 COMMON_CHECKS: tuple[Check, ...] = (
+    check_platform,
     check_smoke,
     check_versions,
     check_locale,

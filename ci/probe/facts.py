@@ -43,7 +43,7 @@ async def collect_facts(
             tarball = Path(tmp) / "image.tar"
             await image.export(str(tarball))
         # Unpacking every layer to measure it is CPU work: keep the event loop free for other images.
-        oci = await anyio.to_thread.run_sync(read_image, tarball)
+        oci = await anyio.to_thread.run_sync(lambda: read_image(tarball, platform=spec.platform))
     manifest = await manifests.collect(image, spec)
     notes = [*oci.notes, *manifest.notes]
     digest: str = oci.digest
@@ -61,6 +61,8 @@ async def collect_facts(
         if pulled.startswith("sha256:"):
             digest, image_id = pulled, None
             notes.append("digest as pulled; image id unknown (a re-export rewrites the config)")
+            if spec.multi_platform:
+                notes.append(f"the pulled digest is the tag's image index, not {spec.platform}'s manifest")
     return ImageFacts(
         variant=spec.variant,
         base_image=spec.base_image,
@@ -74,6 +76,9 @@ async def collect_facts(
         packages=manifest.packages,
         pieces=tuple(manifest.pieces),
         notes=notes,
+        platform=spec.platform,
+        manifest_size=oci.manifest_size,
+        manifest_media_type=oci.media_type,
     )
 
 

@@ -254,3 +254,39 @@ class Registries:
                 f"copy {source} -> {target}: the target now has {stored}, not {source.digest}"
             )
         return stored
+
+    def config(self, ref: Reference) -> bytes:
+        """The raw image configuration of a manifest (pinned by digest)."""
+        raw = self._run(
+            [
+                "inspect",
+                "--config",
+                "--raw",
+                *self._tls(ref.registry),
+                *self._auth(ref.registry),
+                ref.transport,
+            ],
+            what=f"inspect the configuration of {ref}",
+        )
+        return raw.encode()
+
+    def push_layout(self, layout: Path, name: str, target: Reference) -> None:
+        """Copy the image `name` of the OCI layout directory `layout` to `target`, byte for byte.
+
+        Blobs the target registry already has are not read from the layout (skopeo asks the
+        registry first), so a layout may hold only manifests and configurations.
+        """
+        self._run(
+            [
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--retry-times",
+                str(self._retry_times),
+                *self._tls(target.registry, "dest-"),
+                *self._auth(target.registry, "dest-"),
+                f"oci:{layout}:{name}",
+                target.transport,
+            ],
+            what=f"push {name} -> {target}",
+        )

@@ -11,6 +11,9 @@ Layout under `--report-dir DIR`:
     DIR/<tag>/report.md       the same for people
     DIR/<tag>/sbom.cdx.json   CycloneDX SBOM (ci.report.sbom)
 
+An image of several platforms gets these three files per platform, in DIR/<tag>/<os>-<arch>/
+(linux-amd64, linux-arm64); its index.json entry names each platform's and the index's digest.
+
 index.json's schema, writer and reader are ci.report.results.
 
 With $GITHUB_STEP_SUMMARY set, the
@@ -25,6 +28,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ci.model.platforms import slug
 from ci.report.markdown import image_markdown, index_markdown, primary_tag
 from ci.report.model import PACKAGE_TITLES, CheckReport
 from ci.report.results import (
@@ -32,7 +36,8 @@ from ci.report.results import (
     INDEX_JSON,
     SCHEMA,
     JsonDict,
-    index_entry,
+    group,
+    image_entry,
     index_json,
     read_indexes,
     summary_json,
@@ -107,17 +112,22 @@ def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
-    for report in reports:
-        name = image_dir_name(report)
-        image_dir = directory / name
-        image_dir.mkdir(parents=True, exist_ok=True)
-        (image_dir / REPORT_JSON).write_text(json.dumps(report_json(report), indent=2) + "\n")
-        (image_dir / REPORT_MD).write_text(image_markdown(report))
-        sbom = report.facts is not None
-        if report.facts is not None:
-            (image_dir / SBOM_JSON).write_text(sbom_json(report, report.facts) + "\n")
-        files = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
-        entries.append(index_entry(report, {**files, "sbom": f"{name}/{SBOM_JSON}" if sbom else None}))
+    for platforms in group(reports):
+        written = []
+        for report in platforms:
+            name = image_dir_name(report)
+            if len(platforms) > 1 and report.platform is not None:
+                name = f"{name}/{slug(report.platform)}"
+            image_dir = directory / name
+            image_dir.mkdir(parents=True, exist_ok=True)
+            (image_dir / REPORT_JSON).write_text(json.dumps(report_json(report), indent=2) + "\n")
+            (image_dir / REPORT_MD).write_text(image_markdown(report))
+            sbom = report.facts is not None
+            if report.facts is not None:
+                (image_dir / SBOM_JSON).write_text(sbom_json(report, report.facts) + "\n")
+            files = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
+            written.append({**files, "sbom": f"{name}/{SBOM_JSON}" if sbom else None})
+        entries.append(image_entry(platforms, written))
     index = directory / INDEX_JSON
     index.write_text(json.dumps(index_json(entries), indent=2) + "\n")
     (directory / INDEX_MD).write_text(index_markdown(entries))
@@ -144,12 +154,20 @@ def merge_indexes(paths: Sequence[Path], out: Path | None) -> str:
     entries = read_indexes(paths)
     text = index_markdown(entries)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for entry in entries:  # paths relative to the merged index, so its links keep working
-            for key in FILE_KEYS:
-                if entry.get(key):
-                    entry[key] = os.path.relpath(entry[key], out)
-        (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
-        (out / INDEX_MD).write_text(index_markdown(entries))
+        write_index(out, entries)
     append_step_summary([text])
     return text
+
+
+def write_index(out: Path, entries: Sequence[JsonDict]) -> Path:
+    """index.json and index.md of entries read by read_indexes, their file paths made relative to
+    `out` so the links keep working."""
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        for item in (entry, *entry.get("platforms", [])):
+            for key in FILE_KEYS:
+                if item.get(key):
+                    item[key] = os.path.relpath(item[key], out)
+    (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
+    (out / INDEX_MD).write_text(index_markdown(entries))
+    return out / INDEX_JSON

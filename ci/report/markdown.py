@@ -60,11 +60,22 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
     h = "#" * level
     facts = report.facts
     state = "passed" if report.ok else "FAILED"
-    lines = [f"{h} `{primary_tag(report)}`: {state}", "", "| | |", "|---|---|"]
+    on = f" ({report.platform})" if report.platform else ""
+    lines = [f"{h} `{primary_tag(report)}`{on}: {state}", "", "| | |", "|---|---|"]
     lines.append(f"| tags | {', '.join(f'`{t}`' for t in (report.tags or (report.image,)))} |")
+    if report.platform:
+        lines.append(f"| platform | {report.platform} |")
     if report.pushed is not None:
         pushed = report.pushed
-        lines.append(f"| pushed | `{pushed.repository}:{pushed.tag}@{pushed.digest}` |")
+        index = (
+            f" (image index of {', '.join(p for p, _ in pushed.platforms)})"
+            if len(pushed.platforms) > 1
+            else ""
+        )
+        lines.append(f"| pushed | `{pushed.repository}:{pushed.tag}@{pushed.digest}`{index} |")
+        manifest = dict(pushed.platforms).get(report.platform or "")
+        if manifest and manifest != pushed.digest:
+            lines.append(f"| pushed manifest ({report.platform}) | `{manifest}` |")
     if facts is not None:
         layers = len(facts.layers)
         image_id = f"`{short_id(facts.image_id)}` (`{facts.image_id}`)" if facts.image_id else "-"
@@ -83,9 +94,11 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
     took = ", ".join(f"{k} {v:.0f} s" for k, v in report.timings.items())
     if took:
         lines.append(f"| took | {took} |")
-    lines += ["", f"{h}# Checks", "", "| result | check | seconds | message |", "|---|---|---:|---|"]
+    lines += ["", f"{h}# Checks", "", "| result | platform | check | seconds | message |"]
+    lines += ["|---|---|---|---:|---|"]
     lines += [
-        f"| {MARKS[r.status]} | {cell(r.name)} | {_seconds(r.seconds)} | {cell(r.message)} |"
+        f"| {MARKS[r.status]} | {r.platform or '-'} | {cell(r.name)} | {_seconds(r.seconds)} |"
+        f" {cell(r.message)} |"
         for r in report.results
     ]
     if facts is None:
@@ -131,25 +144,32 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
 
 
 INDEX_COLUMNS = (
-    "| tag | result | image id | size | compressed | TensorFlow | Python | CUDA / cuDNN | report |",
-    "|---|---|---|---:|---:|---|---|---|---|",
+    "| tag | platform | result | image id | size | compressed | TensorFlow | Python | CUDA / cuDNN"
+    " | report |",
+    "|---|---|---|---|---:|---:|---|---|---|---|",
 )
 
 
 def index_markdown(entries: Sequence[JsonDict], *, title: str = "Built images") -> str:
-    """The seed guide's table of built images, from index.json entries (one run or several merged)."""
+    """The seed guide's table of built images, from index.json entries (one run or several merged):
+    one row per platform of each image."""
     lines = [f"# {title}", "", *INDEX_COLUMNS]
     for e in entries:
-        v = e.get("versions") or {}
-        cuda = f"{v['cuda']} / {v.get('cudnn', '?')}" if "cuda" in v else "-"
-        image_id = short_id(e["image_id"]) if e.get("image_id") else "-"
         checks = e.get("checks") or []
-        failed = [c["name"] for c in checks if c["status"] == "fail"]
-        result = "passed" if e["ok"] else f"FAILED: {', '.join(failed)}"
-        link = f"[report]({e['markdown']})" if e.get("markdown") else "-"
-        lines.append(
-            f"| `{e['tag']}` | {cell(result)} | `{image_id}` | {human_size(e.get('uncompressed_size'))} | "
-            f"{human_size(e.get('compressed_size'))} | {v.get('tensorflow', '-')} | "
-            f"{v.get('python', '-')} | {cuda} | {link} |"
-        )
+        for p in e.get("platforms") or [{**e, "platform": None}]:
+            v = p.get("versions") or {}
+            cuda = f"{v['cuda']} / {v.get('cudnn', '?')}" if "cuda" in v else "-"
+            image_id = short_id(p["image_id"]) if p.get("image_id") else "-"
+            platform = p.get("platform")
+            failed = [
+                c["name"] for c in checks if c["status"] == "fail" and c.get("platform") in (None, platform)
+            ]
+            ok = p.get("ok", e["ok"])
+            result = "passed" if ok else f"FAILED: {', '.join(failed)}"
+            link = f"[report]({p['markdown']})" if p.get("markdown") else "-"
+            lines.append(
+                f"| `{e['tag']}` | {platform or '-'} | {cell(result)} | `{image_id}` | "
+                f"{human_size(p.get('uncompressed_size'))} | {human_size(p.get('compressed_size'))} | "
+                f"{v.get('tensorflow', '-')} | {v.get('python', '-')} | {cuda} | {link} |"
+            )
     return "\n".join([*lines, ""])

@@ -9,6 +9,7 @@ importing dagger or the checks themselves.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,7 @@ class CheckResult:
     status: Status
     message: str
     seconds: float | None = None  # how long the check (or step) took, when measured
+    platform: str | None = None  # the platform of the image it ran on ("linux/arm64")
 
     @property
     def failed(self) -> bool:
@@ -34,7 +36,9 @@ class PushedImage:
 
     repository: str  # registry/path, no tag
     tag: str
-    digest: str  # sha256:...
+    digest: str  # sha256:... (an image index's for an image of several platforms)
+    # Each platform's manifest digest (in the index, or the one manifest), canonical order.
+    platforms: tuple[tuple[str, str], ...] = ()
 
     @property
     def ref(self) -> str:
@@ -91,7 +95,7 @@ class ImageFacts:
 
     variant: str
     base_image: str
-    digest: str  # manifest digest of the exported image
+    digest: str  # manifest digest of the exported image (this platform's)
     image_id: str | None  # config digest (`docker images` IMAGE ID); None when not known exactly
     compressed_size: int  # config + layers as stored in a registry
     uncompressed_size: int | None  # sum of the unpacked layers (the size `docker images` shows)
@@ -101,6 +105,9 @@ class ImageFacts:
     packages: list[Package] = field(default_factory=list)
     pieces: tuple[str, ...] = ()  # the manifest pieces collected for this image (ci.probe.manifests)
     notes: list[str] = field(default_factory=list)  # what could not be measured, and why
+    platform: str | None = None  # the platform the facts are of ("linux/arm64")
+    manifest_size: int = 0  # bytes of the manifest (what an image index's descriptor of it says)
+    manifest_media_type: str = ""
 
     def packages_from(self, source: PackageSource) -> list[Package]:
         return [p for p in self.packages if p.source == source]
@@ -108,7 +115,11 @@ class ImageFacts:
 
 @dataclass
 class CheckReport:
-    """All results for one image (build failures are recorded as a failed "build" result)."""
+    """All results for one image on one platform (build failures are a failed "build" result).
+
+    An image of several platforms has one report per platform (same tag); every result added
+    says the report's platform, so each check line names the platform it ran on.
+    """
 
     image: str
     results: list[CheckResult] = field(default_factory=list)
@@ -117,8 +128,11 @@ class CheckReport:
     tags: tuple[str, ...] = ()  # primary tag first, then the aliases
     pushed: PushedImage | None = None  # set by a successful --publish
     facts: ImageFacts | None = None  # collected with --report-dir
+    platform: str | None = None  # "linux/arm64"; None where no platform is known
 
     def add(self, result: CheckResult) -> None:
+        if result.platform is None and self.platform is not None:
+            result = dataclasses.replace(result, platform=self.platform)
         self.results.append(result)
 
     @property
@@ -129,11 +143,19 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def title(self) -> str:
+        """The image, and its platform where known: `TAG (linux/arm64)`."""
+        return f"{self.image} ({self.platform})" if self.platform else self.image
+
     def render(self) -> str:
         marks = {"pass": "ok  ", "fail": "FAIL", "not-checked": "skip"}
         took = ", ".join(f"{k} {v:.0f}s" for k, v in self.timings.items())
-        lines = [f"{self.image}: {'PASSED' if self.ok else 'FAILED'}" + (f" ({took})" if took else "")]
-        lines += [f"  [{marks[r.status]}] {r.name}: {r.message}" for r in self.results]
+        lines = [f"{self.title}: {'PASSED' if self.ok else 'FAILED'}" + (f" ({took})" if took else "")]
+        lines += [
+            f"  [{marks[r.status]}] {f'[{r.platform}] ' if r.platform else ''}{r.name}: {r.message}"
+            for r in self.results
+        ]
         return "\n".join(lines)
 
 

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ci.model.platforms import (
+    INDEX_MEDIA_TYPE,
+    digest_of,
+    find,
+    image_index,
+    index_entries,
+)
 from ci.report.model import LayerFacts
 
 GZIP_LAYER_TYPES = frozenset(
@@ -38,6 +46,8 @@ class OciImage:
     config_size: int
     layers: tuple[LayerFacts, ...]
     notes: tuple[str, ...] = ()
+    media_type: str = ""  # the manifest's
+    platform: str | None = None  # what the config says: "linux/arm64"
 
     @property
     def compressed_size(self) -> int:
@@ -99,18 +109,36 @@ def history_by_layer(config: dict[str, Any], count: int) -> list[str]:
     return [str(h.get("created_by", "")) for h in entries]
 
 
-def read_image(tarball: Path, *, measure_uncompressed: bool = True) -> OciImage:
-    """The first image of an OCI layout tarball (one platform: what the build exports)."""
+def _descriptor(tar: tarfile.TarFile, tarball: Path, platform: str | None) -> dict[str, Any]:
+    """The image's manifest descriptor: the only one, or `platform`'s of an image index.
+
+    Why by platform: an index's order means nothing (the engine writes it at random), so "the
+    first image" would be amd64 in one run and arm64 in the next.
+    """
+    try:
+        index = json.load(_member(tar, "index.json"))
+    except KeyError:
+        raise OciError(f"{tarball}: no index.json, not an OCI layout") from None
+    descriptor: dict[str, Any] = index["manifests"][0]
+    blob = _json_blob(tar, descriptor["digest"])
+    while "manifests" in blob:  # an image index: one manifest per platform
+        entries = index_entries(blob)
+        if platform is None and len(entries) == 1:
+            platform = entries[0].platform
+        found = find(entries, platform) if platform is not None else None
+        if found is None:
+            have = ", ".join(e.platform for e in entries)
+            raise OciError(f"{tarball}: an image index of {have}, none of them {platform or 'named'}")
+        descriptor = next(d for d in blob["manifests"] if d["digest"] == found.digest)
+        blob = _json_blob(tar, descriptor["digest"])
+    return descriptor
+
+
+def read_image(tarball: Path, *, measure_uncompressed: bool = True, platform: str | None = None) -> OciImage:
+    """One image of an OCI layout tarball: the only one, or `platform`'s of a multi-platform export."""
     with _open_tar(tarball) as tar:
-        try:
-            index = json.load(_member(tar, "index.json"))
-        except KeyError:
-            raise OciError(f"{tarball}: no index.json, not an OCI layout") from None
-        descriptor = index["manifests"][0]
+        descriptor = _descriptor(tar, tarball, platform)
         manifest = _json_blob(tar, descriptor["digest"])
-        if "manifests" in manifest:  # an index of platforms: take the first image
-            descriptor = manifest["manifests"][0]
-            manifest = _json_blob(tar, descriptor["digest"])
         config = _json_blob(tar, manifest["config"]["digest"])
         diff_ids = config.get("rootfs", {}).get("diff_ids", [])
         if len(diff_ids) != len(manifest["layers"]):
@@ -136,6 +164,7 @@ def read_image(tarball: Path, *, measure_uncompressed: bool = True) -> OciImage:
             )
         if measure_uncompressed and any(layer.uncompressed_size is None for layer in layers):
             notes.append("some layers use a compression this reader cannot unpack; no uncompressed size")
+        said = "/".join(str(config[k]) for k in ("os", "architecture", "variant") if config.get(k))
         return OciImage(
             digest=descriptor["digest"],
             image_id=manifest["config"]["digest"],
@@ -143,7 +172,41 @@ def read_image(tarball: Path, *, measure_uncompressed: bool = True) -> OciImage:
             config_size=int(manifest["config"]["size"]),
             layers=tuple(layers),
             notes=tuple(notes),
+            media_type=str(descriptor.get("mediaType") or manifest.get("mediaType") or ""),
+            platform=said or None,
         )
+
+
+def canonical_export(tarball: Path) -> str:
+    """Rewrite a multi-platform export's index in the canonical order; return the index digest.
+
+    The engine writes the platforms of an exported index in a random order; the index this
+    pipeline publishes is ci.model.platforms.image_index, and the export must be that same image.
+    The layout keeps every blob; only index.json and the index blob change (the tarball is copied
+    once, member by member).
+    """
+    with _open_tar(tarball) as tar:
+        top = json.load(_member(tar, "index.json"))
+        (descriptor,) = top["manifests"]
+        nested = _json_blob(tar, descriptor["digest"])
+        raw = image_index(index_entries(nested))
+        digest = digest_of(raw)
+        if digest == descriptor["digest"]:
+            return digest
+        descriptor = {"mediaType": INDEX_MEDIA_TYPE, "digest": digest, "size": len(raw)}
+        top = {**top, "manifests": [{**top["manifests"][0], **descriptor}]}
+        staged = tarball.with_name(tarball.name + ".tmp")
+        with tarfile.open(staged, "w") as out:
+            for member in tar:
+                if member.name == "index.json":
+                    continue
+                out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+            for name, data in ((_blob_name(digest), raw), ("index.json", json.dumps(top).encode())):
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o644
+                out.addfile(info, io.BytesIO(data))
+    staged.replace(tarball)
+    return digest
 
 
 def _open_tar(tarball: Path) -> tarfile.TarFile:

@@ -18,6 +18,7 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
+from ci.model.platforms import arch
 from ci.report.model import CheckReport, ImageFacts, Package
 
 SCHEMA = "1.6"  # CycloneDX spec version written (JsonV1Dot6)
@@ -50,11 +51,19 @@ def image_component(report: CheckReport, facts: ImageFacts) -> Component:
     tag = report.tags[0] if report.tags else report.image
     repository = report.pushed.repository if report.pushed else None
     name = (repository or "tensorflow").rsplit("/", 1)[-1].lower()
-    qualifiers = {"tag": tag, "arch": "amd64"}
+    platform = report.platform or facts.platform
+    qualifiers = {"tag": tag}
+    if platform:
+        qualifiers["arch"] = arch(platform)
     if repository:
         qualifiers["repository_url"] = repository
-    digest = report.pushed.digest if report.pushed else facts.digest
+    # This platform's manifest: the pushed one (inside an index when the tag has several platforms).
+    digest = facts.digest
+    if report.pushed is not None:
+        digest = dict(report.pushed.platforms).get(platform or "", report.pushed.digest)
     properties = [Property(name=f"{PROPERTY_PREFIX}:image_id", value=facts.image_id or "unknown")]
+    if platform:
+        properties.append(Property(name=f"{PROPERTY_PREFIX}:platform", value=platform))
     properties += [Property(name=f"{PROPERTY_PREFIX}:tag", value=t) for t in report.tags]
     properties += [
         Property(name=f"{PROPERTY_PREFIX}:{key}.version", value=value)
@@ -69,7 +78,7 @@ def image_component(report: CheckReport, facts: ImageFacts) -> Component:
         purl=PackageURL("oci", None, name, digest, qualifiers),
         hashes=[HashType(alg=HashAlgorithm.SHA_256, content=digest.removeprefix("sha256:"))],
         description=f"TensorFlow {facts.versions.get('tensorflow', '?')} {facts.variant} image "
-        f"on {facts.base_image}",
+        f"on {facts.base_image}" + (f" for {platform}" if platform else ""),
         properties=properties,
     )
 

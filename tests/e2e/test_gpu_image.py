@@ -37,7 +37,7 @@ async def test_gpu_pip_image_builds_and_passes_the_gpu_checks_that_need_no_gpu(
 ) -> None:
     spec = specs.gpu_spec()
     started = time.monotonic()
-    report = await build_and_check(spec, specs.options(), service_checks=False)
+    (report,) = await build_and_check(spec, specs.options(), service_checks=False)
     took = time.monotonic() - started
     record_property("gpu_build_and_checks_s", round(took))
     print(f"\n[e2e] {spec.tag}: build + checks {took:.0f}s\n{report.render()}")

@@ -22,7 +22,7 @@ def layer(number: int, step: str, size: int, created_by: str) -> LayerFacts:
     )
 
 
-def facts(variant: str = "cpu") -> ImageFacts:
+def facts(variant: str = "cpu", platform: str = "linux/amd64") -> ImageFacts:
     versions = {
         "os": "Debian GNU/Linux 12 (bookworm)",
         "os_id": "debian",
@@ -63,11 +63,16 @@ def facts(variant: str = "cpu") -> ImageFacts:
         ],
         pieces=pieces,
         notes=["example note"],
+        platform=platform,
+        manifest_size=1234,
+        manifest_media_type="application/vnd.oci.image.manifest.v1+json",
     )
 
 
-def report(*, ok: bool = True, pushed: bool = True, with_facts: bool = True) -> CheckReport:
-    rep = CheckReport(TAG, tags=(TAG, "2.15.0-cpu"))
+def report(
+    *, ok: bool = True, pushed: bool = True, with_facts: bool = True, platform: str = "linux/amd64"
+) -> CheckReport:
+    rep = CheckReport(TAG, tags=(TAG, "2.15.0-cpu"), platform=platform)
     rep.add(CheckResult("build", "pass", "built in 82s"))
     rep.add(CheckResult("tensorflow smoke test", "pass", "tf.Tensor(1.0, shape=(), dtype=float32)", 4.02))
     rep.add(CheckResult("GPU visible to TensorFlow", "not-checked", "no --require-gpu", 0.0))
@@ -75,7 +80,7 @@ def report(*, ok: bool = True, pushed: bool = True, with_facts: bool = True) -> 
         rep.add(CheckResult("zh_CN.UTF-8 locale", "fail", "`locale -a` has no zh_CN.utf8 | oops", 0.3))
     rep.timings = {"build": 82.0, "checks": 10.0}
     if pushed:
-        rep.pushed = PushedImage("127.0.0.1:5000/tfci/tensorflow", TAG, DIGEST)
+        rep.pushed = PushedImage("127.0.0.1:5000/tfci/tensorflow", TAG, DIGEST, ((platform, DIGEST),))
     if with_facts:
-        rep.facts = facts()
+        rep.facts = facts(platform=platform)
     return rep

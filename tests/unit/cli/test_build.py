@@ -26,7 +26,11 @@ def _run(*argv: str) -> int:
         (("build", "--tf", "2.15.0", "--export", "/etc/hostname/y.tar"), "is not a directory"),
         (("build", "--tf", "2.15.0", "--jobs", "0"), "--jobs 0"),
         (("build", "--tf", "2.15.0", "--publish", "tensorflow"), "--publish 'tensorflow': must be REGISTRY"),
-        (("build", "--tf", "2.15.0", "--publish", "r.example/tf:1.0"), "without :tag"),
+        (("build", "--tf", "2.15.0", "--publish", "r.example/tf:a b"), "'a b' is not a tag"),
+        (
+            ("build", "--all", "--publish", "r.example/tf:1.0"),
+            "several images are built; put {tag} in the tag",
+        ),
         (("build", "--tf", "2.15.0", "--publish", "https://ghcr.io/org/repo"), "without a URL scheme"),
         (("build", "--tf", "2.15.0", "--publish", "ghcr.io//"), "empty component"),
         (("build", "--tf", "2.15.0", "--publish", "ghcr.io/org/my repo"), "whitespace"),

@@ -165,3 +165,29 @@ def test_flags_are_refused_under_dagger_run(table: Table) -> None:
     with pytest.raises(UserError, match="--engine: not under `dagger run`"):
         from_flags(engine="tcp://127.0.0.1:1234", environ=environ)
     assert from_flags(environ=environ).environment() == {}
+
+
+def test_each_platform_job_of_an_image_has_its_own_cache_ref(table: Table) -> None:
+    """The workflow builds linux/amd64 and linux/arm64 of one tag in two jobs: neither overwrites the
+    other's cache, and each imports its own platform's refs (its own and those of sibling targets)."""
+    targets = resolve_targets(table)
+    request = BuildRequest(tf="2.21.0", variant="cpu")
+    amd64 = resolve(table, dataclasses.replace(request, platforms=("linux/amd64",)))
+    arm64 = resolve(table, dataclasses.replace(request, platforms=("linux/arm64",)))
+    both = resolve(table, request)
+    refs_of = {
+        name: from_flags(cache_to=["ghcr.io/o/c"], cache_from=["ghcr.io/o/c"], specs=[spec], targets=targets)
+        for name, spec in (("amd64", amd64), ("arm64", arm64), ("both", both))
+    }
+    exports = {name: session.exports[0].attr("ref") for name, session in refs_of.items()}
+    assert exports == {
+        "amd64": f"ghcr.io/o/c:{amd64.tag}",
+        "arm64": f"ghcr.io/o/c:{amd64.tag}-linux-arm64",
+        "both": f"ghcr.io/o/c:{amd64.tag}",
+    }
+    arm64_imports = refs_of["arm64"].imports
+    assert arm64_imports[0] == f"type=registry,ref=ghcr.io/o/c:{amd64.tag}-linux-arm64"
+    assert all(ref.endswith("-linux-arm64") for ref in arm64_imports)
+    assert len(arm64_imports) > 1  # 2.19.1 and 2.20.0 share its base, OS and Python
+    assert not any(ref.endswith("-linux-arm64") for ref in refs_of["amd64"].imports)
+    assert set(refs_of["both"].imports) == set(refs_of["amd64"].imports) | set(arm64_imports)

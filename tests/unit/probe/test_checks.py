@@ -18,6 +18,7 @@ from ci.probe.checks import (
     check_no_baked_secrets,
     check_no_cuda,
     check_nvidia_wheels,
+    check_platform,
     check_versions,
     checks_for,
 )
@@ -122,3 +123,15 @@ async def test_a_cpu_image_with_cuda_libraries_fails(cpu_spec: ImageSpec) -> Non
     assert not (
         await run_check(check_no_cuda, FakeRunner(cpu_spec, {"libcudart": Output(0, "\n", "")}))
     ).failed
+
+
+@pytest.mark.anyio
+async def test_an_image_runs_as_the_platform_it_is_published_for(multi_spec: ImageSpec) -> None:
+    arm64 = multi_spec.on("linux/arm64")
+    good = await run_check(check_platform, FakeRunner(arm64, {"uname": Output(0, "aarch64\naarch64\n", "")}))
+    assert good == passed("runs as its platform", "linux/arm64: uname -m and platform.machine() are aarch64")
+    # An amd64 image under an arm64 tag: uname and Python say x86_64, the check says so.
+    wrong = await run_check(check_platform, FakeRunner(arm64, {"uname": Output(0, "x86_64\nx86_64\n", "")}))
+    assert wrong.status == "fail"
+    assert "linux/arm64 wants aarch64; uname -m, Python say ['x86_64', 'x86_64']" in wrong.message
+    assert check_platform in checks_for(arm64)

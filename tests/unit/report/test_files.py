@@ -32,13 +32,18 @@ def test_write_run_lays_out_every_file_and_the_handoff_index(tmp_path: Path) -> 
         "repository": "127.0.0.1:5000/tfci/tensorflow",
         "tag": TAG,
         "digest": report_samples.DIGEST,
+        "platforms": {"linux/amd64": report_samples.DIGEST},
     }
     assert good["checks"][1] == {
         "name": "tensorflow smoke test",
         "status": "pass",
         "message": "tf.Tensor(1.0, shape=(), dtype=float32)",
         "seconds": 4.02,
+        "platform": "linux/amd64",
     }
+    (platform,) = good["platforms"]
+    assert platform["platform"] == "linux/amd64"
+    assert (platform["digest"], platform["report"]) == (report_samples.DIGEST, f"{TAG}/report.json")
     assert good["image_id"] == report_samples.CONFIG
     assert good["uncompressed_size"] == 3_000_000
     assert good["versions"]["tensorflow"] == "2.15.0"
@@ -55,9 +60,34 @@ def test_write_run_lays_out_every_file_and_the_handoff_index(tmp_path: Path) -> 
     assert bad["image_id"] is None
     assert not (tmp_path / bad["tag"] / "sbom.cdx.json").exists()
     assert (
-        "| `2.15.0-python3.11-cpu-debian12` | passed | `bbbbbbbbbbbb` | 3.0 MB | 1.0 MB |"
+        "| `2.15.0-python3.11-cpu-debian12` | linux/amd64 | passed | `bbbbbbbbbbbb` | 3.0 MB | 1.0 MB |"
         in (tmp_path / "index.md").read_text()
     )
+
+
+def test_an_image_of_two_platforms_gets_files_per_platform_and_one_entry(tmp_path: Path) -> None:
+    """One report per platform, each in DIR/<tag>/<os>-<arch>/; the entry names both digests."""
+    amd64 = report_samples.report(pushed=False)
+    arm64 = report_samples.report(pushed=False, platform="linux/arm64")
+    assert arm64.facts is not None
+    arm64.facts.digest = "sha256:" + "e" * 64
+    index = json.loads(write_run(tmp_path, [amd64, arm64]).read_text())
+    (entry,) = index["images"]
+    assert [p["platform"] for p in entry["platforms"]] == ["linux/amd64", "linux/arm64"]
+    assert [p["digest"] for p in entry["platforms"]] == [report_samples.DIGEST, "sha256:" + "e" * 64]
+    # Not pushed: the digest is the one of the image index a publish would push (canonical order).
+    assert entry["digest"] not in (report_samples.DIGEST, "sha256:" + "e" * 64)
+    assert entry["digest"].startswith("sha256:")
+    assert [c["platform"] for c in entry["checks"]] == ["linux/amd64"] * 3 + ["linux/arm64"] * 3
+    for platform in entry["platforms"]:
+        for key in ("report", "markdown", "sbom"):
+            assert platform[key].startswith(f"{TAG}/{platform['platform'].replace('/', '-')}/")
+            assert (tmp_path / platform[key]).is_file()
+    sbom = json.loads((tmp_path / entry["platforms"][1]["sbom"]).read_text())
+    assert "arch=arm64" in sbom["metadata"]["component"]["purl"]
+    table = (tmp_path / "index.md").read_text()
+    assert f"| `{TAG}` | linux/amd64 | passed |" in table
+    assert f"| `{TAG}` | linux/arm64 | passed |" in table
 
 
 def test_report_json_has_layers_steps_and_packages(tmp_path: Path) -> None:
@@ -89,5 +119,5 @@ def test_step_summary_is_appended_only_when_github_sets_it(
     write_run(tmp_path / "b", [report_samples.report()])
     text = summary.read_text()
     assert text.startswith("earlier step\n# Built images")
-    assert f"## `{TAG}`: passed" in text
+    assert f"## `{TAG}` (linux/amd64): passed" in text
     assert "| curl |" not in text  # package tables stay in the artifact

@@ -19,10 +19,14 @@ def test_human_size_uses_docker_decimal_units() -> None:
 
 def test_markdown_shows_sizes_checks_steps_layers_and_packages() -> None:
     text = image_markdown(report_samples.report(ok=False))
-    assert text.startswith(f"# `{TAG}`: FAILED")
+    assert text.startswith(f"# `{TAG}` (linux/amd64): FAILED")
+    assert "| platform | linux/amd64 |" in text
     assert "| size | 3.0 MB unpacked, 1.0 MB compressed, 3 layers |" in text
-    assert "| ❌ FAIL | zh_CN.UTF-8 locale | 0.3 | `locale -a` has no zh_CN.utf8 \\| oops |" in text
-    assert "| ⚪ not checked | GPU visible to TensorFlow | 0.0 |" in text
+    assert (
+        "| ❌ FAIL | linux/amd64 | zh_CN.UTF-8 locale | 0.3 | `locale -a` has no zh_CN.utf8 \\| oops |"
+        in text
+    )
+    assert "| ⚪ not checked | linux/amd64 | GPU visible to TensorFlow | 0.0 |" in text
     assert "| os_packages | 20.2 | 1 | 400.0 kB | 1.2 MB |" in text
     assert (
         "| 2 | os_packages | 400.0 kB | 1.2 MB | mount / from exec bash -euo pipefail -c apt-get \\| x |"
@@ -51,7 +55,7 @@ def test_cells_are_one_line_with_pipes_escaped() -> None:
 
 def test_an_image_without_facts_says_so() -> None:
     text = image_markdown(report_samples.report(ok=False, pushed=False, with_facts=False))
-    assert text.startswith(f"# `{TAG}`: FAILED")
+    assert text.startswith(f"# `{TAG}` (linux/amd64): FAILED")
     assert "| pushed |" not in text
     assert "## Layers" not in text
     assert text.endswith("No image facts: the image was not built or not inspected.\n")
@@ -73,7 +77,25 @@ def test_index_rows_show_gpu_versions_and_a_dash_for_what_is_unknown() -> None:
     assert lines[0] == "# Release candidates"
     assert lines[2:4] == list(INDEX_COLUMNS)
     assert lines[4] == (
-        "| `t-gpu` | passed | `cccccccccccc` | 9.00 GB | ? | 2.15.1 | 3.11.2 | 12.2.140 / 8.9.4.25 | "
+        "| `t-gpu` | - | passed | `cccccccccccc` | 9.00 GB | ? | 2.15.1 | 3.11.2 | 12.2.140 / 8.9.4.25 | "
         "[report](t-gpu/report.md) |"
     )
-    assert lines[5] == "| `t-none` | FAILED: build | `-` | ? | ? | - | - | - | - |"
+    assert lines[5] == "| `t-none` | - | FAILED: build | `-` | ? | ? | - | - | - | - |"
+
+
+def test_index_rows_one_per_platform_each_with_its_own_result() -> None:
+    entry = {
+        "tag": "t",
+        "ok": False,
+        "checks": [
+            {"name": "build", "status": "pass", "platform": "linux/amd64"},
+            {"name": "runs as its platform", "status": "fail", "platform": "linux/arm64"},
+        ],
+        "platforms": [
+            {"platform": "linux/amd64", "ok": True, "image_id": "sha256:" + "a" * 64, "markdown": "t/a.md"},
+            {"platform": "linux/arm64", "ok": False, "image_id": None},
+        ],
+    }
+    _, _, _, _, amd64, arm64, _ = index_markdown([entry]).split("\n")
+    assert amd64 == "| `t` | linux/amd64 | passed | `aaaaaaaaaaaa` | ? | ? | - | - | - | [report](t/a.md) |"
+    assert arm64 == "| `t` | linux/arm64 | FAILED: runs as its platform | `-` | ? | ? | - | - | - | - |"

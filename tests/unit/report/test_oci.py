@@ -17,11 +17,14 @@ from typing import Any
 
 import pytest
 
-from ci.report.oci import OciError, read_image
+from ci.model.platforms import IndexEntry, digest_of, image_index
+from ci.report.oci import OciError, canonical_export, read_image
 
 GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 PLAIN = "application/vnd.oci.image.layer.v1.tar"
 ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def sha(data: bytes) -> str:
@@ -44,7 +47,10 @@ def write_layout(
     history: list[dict[str, Any]] | None = None,
     nested: bool = False,
     wrong_diff_id: bool = False,
+    platforms: tuple[str, ...] = ("linux/amd64",),
 ) -> dict[str, Any]:
+    """One image per platform (the same layers, a config saying the platform); nested: under an
+    image index listing them in the given order, as Container.export(platform_variants=...)."""
     blobs: dict[str, bytes] = {}
 
     def blob(data: bytes) -> str:
@@ -57,22 +63,41 @@ def write_layout(
         stored = gzip.compress(raw, mtime=0) if media_type == GZIP else raw
         descriptors.append({"mediaType": media_type, "digest": blob(stored), "size": len(stored)})
         diff_ids.append(sha(raw + (b"x" if wrong_diff_id else b"")))
-    config: dict[str, Any] = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers"}}
-    config["rootfs"]["diff_ids"] = diff_ids
-    if history is not None:
-        config["history"] = history
-    config_bytes = json.dumps(config).encode()
-    manifest: dict[str, Any] = {
-        "schemaVersion": 2,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(config_bytes)},
-        "layers": descriptors,
-    }
-    manifest["config"]["size"] = len(config_bytes)
-    manifest_bytes = json.dumps(manifest).encode()
-    top = {"digest": blob(manifest_bytes), "size": len(manifest_bytes)}
+    out: dict[str, Any] = {}
+    entries = []
+    for platform in platforms:
+        os_name, arch = platform.split("/")
+        config: dict[str, Any] = {"architecture": arch, "os": os_name, "rootfs": {"type": "layers"}}
+        config["rootfs"]["diff_ids"] = diff_ids
+        if history is not None:
+            config["history"] = history
+        config_bytes = json.dumps(config).encode()
+        manifest: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(config_bytes)},
+            "layers": descriptors,
+        }
+        manifest["config"]["size"] = len(config_bytes)
+        manifest_bytes = json.dumps(manifest).encode()
+        platform_of = {"architecture": arch, "os": os_name}
+        entries.append(
+            {
+                "mediaType": MANIFEST,
+                "digest": blob(manifest_bytes),
+                "size": len(manifest_bytes),
+                "platform": platform_of,
+            }
+        )
+        out[platform] = {
+            "manifest": sha(manifest_bytes),
+            "config": sha(config_bytes),
+            "config_size": len(config_bytes),
+        }
+    top = {k: v for k, v in entries[0].items() if k != "platform"}
     if nested:
-        inner = json.dumps({"manifests": [top]}).encode()
-        top = {"digest": blob(inner), "size": len(inner)}
+        inner = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": entries}).encode()
+        top = {"mediaType": INDEX, "digest": blob(inner), "size": len(inner)}
     index = json.dumps({"schemaVersion": 2, "manifests": [top]}).encode()
     with tarfile.open(path, "w") as tar:
         for name, data in [("index.json", index)] + [
@@ -81,7 +106,7 @@ def write_layout(
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    return {"manifest": sha(manifest_bytes), "config": sha(config_bytes), "config_size": len(config_bytes)}
+    return {**out[platforms[0]], "platforms": out, "index": top["digest"]}
 
 
 def test_sizes_digests_and_history(tmp_path: Path) -> None:
@@ -107,9 +132,66 @@ def test_sizes_digests_and_history(tmp_path: Path) -> None:
     assert image.notes == ()
 
 
-def test_an_index_of_platforms_reads_its_first_image(tmp_path: Path) -> None:
+def test_an_index_of_one_platform_reads_its_image(tmp_path: Path) -> None:
     ids = write_layout(tmp_path / "i.tar", [(GZIP, layer_tar("a", b"1"))], nested=True)
     assert read_image(tmp_path / "i.tar").image_id == ids["config"]
+    assert read_image(tmp_path / "i.tar").platform == "linux/amd64"
+
+
+def test_a_multi_platform_export_is_read_by_platform_never_by_position(tmp_path: Path) -> None:
+    """The engine lists platforms at random: arm64 first here, and still each read is exact."""
+    tarball = tmp_path / "i.tar"
+    ids = write_layout(
+        tarball, [(GZIP, layer_tar("a", b"1"))], nested=True, platforms=("linux/arm64", "linux/amd64")
+    )
+    for platform in ("linux/amd64", "linux/arm64"):
+        image = read_image(tarball, platform=platform)
+        assert (image.digest, image.image_id) == (
+            ids["platforms"][platform]["manifest"],
+            ids["platforms"][platform]["config"],
+        )
+        assert image.platform == platform
+        assert image.media_type == MANIFEST
+    assert (
+        read_image(tarball, platform="linux/arm64/v8").platform == "linux/arm64"
+    )  # an entry without variant
+    with pytest.raises(OciError, match="an image index of linux/arm64, linux/amd64, none of them named"):
+        read_image(tarball)
+    with pytest.raises(OciError, match="none of them linux/riscv64"):
+        read_image(tarball, platform="linux/riscv64")
+
+
+def test_canonical_export_puts_the_platforms_in_order_and_keeps_every_blob(tmp_path: Path) -> None:
+    tarball = tmp_path / "i.tar"
+    ids = write_layout(
+        tarball, [(GZIP, layer_tar("a", b"1"))], nested=True, platforms=("linux/arm64", "linux/amd64")
+    )
+    expected = image_index(
+        [
+            IndexEntry(
+                p, ids["platforms"][p]["manifest"], *_manifest_of(tarball, ids["platforms"][p]["manifest"])
+            )
+            for p in ("linux/amd64", "linux/arm64")
+        ]
+    )
+    digest = canonical_export(tarball)
+    assert digest == digest_of(expected) != ids["index"]
+    with tarfile.open(tarball) as tar:
+        top = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        assert top["manifests"][0]["digest"] == digest
+        assert tar.extractfile(f"blobs/sha256/{digest.split(':')[1]}").read() == expected  # type: ignore[union-attr]
+    assert [read_image(tarball, platform=p).digest for p in ("linux/amd64", "linux/arm64")] == [
+        ids["platforms"][p]["manifest"] for p in ("linux/amd64", "linux/arm64")
+    ]
+    before = tarball.stat().st_mtime_ns
+    assert canonical_export(tarball) == digest  # already canonical: nothing rewritten
+    assert tarball.stat().st_mtime_ns == before
+
+
+def _manifest_of(tarball: Path, digest: str) -> tuple[int, str]:
+    with tarfile.open(tarball) as tar:
+        data = tar.extractfile(f"blobs/sha256/{digest.split(':')[1]}").read()  # type: ignore[union-attr]
+    return len(data), json.loads(data)["mediaType"]
 
 
 def test_a_blob_that_does_not_unpack_to_its_diff_id_is_an_error(tmp_path: Path) -> None:

@@ -98,6 +98,7 @@ def test_entries_written_by_result_entry_read_back_as_run_results(tmp_path: Path
         "status": "pass",
         "message": "built in 82s",
         "seconds": None,
+        "platform": "linux/amd64",
     }
 
 

@@ -61,12 +61,13 @@ def _expand(line: str, matrix_args: str) -> list[str]:
         '"$RELEASE"', "ghcr.io/o/tensorflow"
     )
     line = line.replace('"$LAYER_CACHE"', "ghcr.io/o/tensorflow-cache")
+    line = line.replace('"$STAGING:$PUBLISH_TAG"', "ghcr.io/o/tensorflow-staging:some-tag-linux-arm64")
     return shlex.split(line)
 
 
-def test_workflow_has_plan_build_publish_index_and_promote() -> None:
+def test_workflow_has_plan_build_publish_index_assemble_and_promote() -> None:
     commands = [_expand(line, "")[0] for line in _cli_lines()]
-    assert {"plan", "matrix", "build", "index", "promote"} <= set(commands)
+    assert {"plan", "matrix", "build", "index", "assemble", "promote"} <= set(commands)
 
 
 @pytest.mark.parametrize("line", _cli_lines())
@@ -113,18 +114,41 @@ def test_paths_filters_include_the_sdk_pin() -> None:
         assert "pyproject.toml" in on[event]["paths"]
 
 
-def test_reports_are_uploaded_and_promote_reads_them() -> None:
-    (upload,) = [s for s in _steps("build") if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+def _uses(job: str, action: str) -> dict[str, Any]:
+    (step,) = [s for s in _steps(job) if str(s.get("uses", "")).startswith(action)]
+    return step
+
+
+def test_reports_are_uploaded_and_promote_reads_them_as_assembled() -> None:
+    upload = _uses("build", "actions/upload-artifact")
     assert upload["if"] == "${{ always() }}"
     assert upload["with"]["path"] == "reports/"
+    assert upload["with"]["name"] == "report-${{ matrix.tag }}-${{ matrix.arch }}"  # one per platform
     assert all(
         "--report-dir reports" in s["run"] for s in _steps("build") if "build $ARGS" in s.get("run", "")
     )
-    for job in ("promote", "report"):
-        (download,) = [
-            s for s in _steps(job) if str(s.get("uses", "")).startswith("actions/download-artifact")
-        ]
+    for job in ("assemble", "report"):
+        download = _uses(job, "actions/download-artifact")
         assert download["with"]["pattern"] == upload["with"]["name"].split("${{")[0] + "*"
+    assembled = _uses("assemble", "actions/upload-artifact")
+    assert _uses("promote", "actions/download-artifact")["with"]["name"] == assembled["with"]["name"]
+    (promote,) = [line for line in _cli_lines() if line.startswith("promote")]
+    assert "--results assembled/index.json" in promote
+
+
+def test_arm64_builds_on_githubs_arm64_runners_and_the_index_is_assembled_before_promote() -> None:
+    """One job per platform, the arm64 one native; staging gets one index per tag from their pushes."""
+    build = _flow()["jobs"]["build"]
+    assert build["runs-on"] == "${{ matrix.arch == 'arm64' && 'ubuntu-24.04-arm' || 'ubuntu-latest' }}"
+    arches = {row["arch"] for row in json.loads(_matrix())["include"]}
+    assert arches == {"amd64", "arm64"}
+    (publishing,) = [s for s in _steps("build") if "--publish" in str(s.get("run", ""))]
+    assert publishing["env"]["PUBLISH_TAG"] == "${{ matrix.publish_tag }}"
+    assemble = _flow()["jobs"]["assemble"]
+    assert assemble["needs"] == "build"
+    assert "github.event.repository.default_branch" in assemble["if"]
+    assert "pull_request" in assemble["if"]
+    assert "assemble" in _flow()["jobs"]["promote"]["needs"]
 
 
 def test_the_dagger_cli_is_installed_by_daggers_action_at_the_sdk_pin() -> None:

@@ -1,0 +1,207 @@
+"""The Python layers of a platform the engine emulates, installed without emulating the installer.
+
+Why: under qemu every instruction of pip runs emulated. Measured here for linux/arm64 on an amd64
+engine: pip took 905 s for TensorFlow 2.15.0 and 494 s for JupyterLab, against about a minute each
+natively. Yet what an installer puts into site-packages does not depend on the CPU it runs on,
+only on the target interpreter (its markers and wheel tags) and on the wheels. So here:
+
+- uv, a static binary for the engine's own machine (pinned in versions.yaml `tools.uv`, from the
+  package index, sha256-checked), runs *inside the image's container* (binfmt only emulates foreign
+  binaries; a native one runs natively there). It asks the image's own interpreter, one emulated
+  start, for its marker environment and wheel tags, then resolves, downloads and unpacks the
+  platform's wheels natively: exactly the distributions a native install resolves;
+- the new .py files are byte-compiled by the same Python release running natively (the image's
+  Python layer built for the engine's platform, mounted for this exec and run through its own
+  dynamic loader): a .pyc depends on the Python version, not on the CPU, and the script refuses a
+  native Python whose version differs from the image's.
+
+A native build (the workflow's arm64 runners) never takes this path: there the layers run
+ci.build.pip as on amd64. tests/e2e/test_platforms.py shows that both install the same
+distributions at the same versions (`pip freeze`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ci.build import execs
+from ci.build.options import BuildOptions
+from ci.model.errors import UserError
+from ci.model.spec import HostPlatform, ImageSpec
+
+if TYPE_CHECKING:
+    from dagger import Container, File
+
+UV = f"{execs.BUILD_DIR}/uv"
+NATIVE_ROOT = "/tmp/tfci-native"  # noqa: S108 - a mount point: the native Python layer's root file system
+UV_CACHE = "/root/.cache/tfci-uv"  # uv's cache volume (downloads and unpacked wheels)
+CONSTRAINTS = f"{execs.BUILD_DIR}/constraints.txt"
+UV_TARGET = "/tmp/tfci-uv"  # noqa: S108 - where the native helper unpacks the uv wheel
+# The dynamic loader and library directory of a glibc system per machine, in the Debian/Ubuntu
+# multiarch layout: how the native Python runs inside a container of another architecture. The
+# loader's real path, not /lib64/...: that one is an absolute symlink, which would resolve inside
+# the emulated container rather than inside the mounted native file system.
+LOADERS = {
+    "x86_64": ("ld-linux-x86-64.so.2", "x86_64-linux-gnu"),
+    "aarch64": ("ld-linux-aarch64.so.1", "aarch64-linux-gnu"),
+}
+
+
+def emulated(spec: ImageSpec, engine_platform: str | None) -> bool:
+    """Is the spec's platform foreign to the engine (so its binaries run under emulation)?"""
+    return engine_platform is not None and spec.platform != engine_platform
+
+
+def native_spec(spec: ImageSpec, engine_platform: str) -> ImageSpec:
+    """The image's spec on the engine's own platform, for the layers up to its Python."""
+    if engine_platform in spec.platforms:
+        return spec.on(engine_platform)
+    host = _host(spec, engine_platform)
+    import dataclasses
+
+    return dataclasses.replace(spec, platform=engine_platform, miniconda=host.miniconda, builds=())
+
+
+def _host(spec: ImageSpec, engine_platform: str) -> HostPlatform:
+    host = spec.host(engine_platform)
+    if host is None:
+        raise UserError(
+            f"{spec.tag}: the engine runs on {engine_platform}, which versions.yaml compat.platforms"
+            f" does not name; {spec.platform} cannot be built there"
+        )
+    if spec.python_source == "miniconda" and host.miniconda is None:
+        raise UserError(
+            f"{spec.tag}: {spec.platform} is emulated on this {engine_platform} engine, whose native"
+            f" Python compiles its packages, but versions.yaml names no {host.machine} Miniconda"
+            f" installer for Python {spec.python_version}"
+        )
+    return host
+
+
+def uv_binary(native: Container, spec: ImageSpec, engine_platform: str, options: BuildOptions) -> File:
+    """The pinned static uv for the engine's machine, installed from the index in the native helper."""
+    machine = _host(spec, engine_platform).machine
+    pin = spec.cross_installer
+    wheel = pin.wheel(machine) if pin is not None else None
+    if pin is None or wheel is None:
+        raise UserError(
+            f"{spec.tag}: emulating {spec.platform} needs versions.yaml tools.uv with a wheel for"
+            f" {machine} (the engine's machine)"
+        )
+    tag, sha256 = wheel
+    requirement = f"uv=={pin.version} --hash=sha256:{sha256}\n"
+    from dagger import dag
+
+    req = dag.directory().with_new_file("uv.txt", requirement).file("uv.txt")
+    argv = [
+        spec.python, "-m", "pip", "install", "--no-deps", "--no-cache-dir", "--only-binary", ":all:",
+        "--platform", tag, "--target", UV_TARGET, "--require-hashes", "-r", f"{execs.BUILD_DIR}/uv.txt",
+    ]  # fmt: skip
+    env, secrets = _index_env(options, pip=True)
+    installed = execs.run(
+        native, options, argv, env=env, secrets=secrets, mounts=[(f"{execs.BUILD_DIR}/uv.txt", req)]
+    )
+    return installed.file(f"{UV_TARGET}/bin/uv")
+
+
+def _index_env(
+    options: BuildOptions, *, pip: bool, extra: Iterable[str] = ()
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The package index variables of pip (PIP_*) or uv (UV_*), mirror URLs as secrets when they
+    carry credentials (never in an argv, a layer or the log)."""
+    prefix = "PIP" if pip else "UV"
+    env: list[tuple[str, str]] = []
+    secrets: list[tuple[str, str]] = []
+    extras = [url for url in (*extra, options.pip_extra_index_url) if url]
+    for name, url in (
+        (f"{prefix}_INDEX_URL", options.pip_index_url),
+        (f"{prefix}_EXTRA_INDEX_URL", " ".join(extras)),
+    ):
+        if url:
+            plain, secret = execs.url_env(name, url)
+            env += plain
+            secrets += secret
+    return env, secrets
+
+
+def native_python(spec: ImageSpec, engine_platform: str) -> list[tuple[str, str]]:
+    """The variables that run the native helper's Python inside the emulated container."""
+    host = _host(spec, engine_platform)
+    if host.machine not in LOADERS:
+        raise UserError(
+            f"{spec.tag}: no dynamic loader known for a {host.machine} engine ({', '.join(LOADERS)})"
+        )
+    loader, triplet = LOADERS[host.machine]
+    root = NATIVE_ROOT
+    if spec.python_source == "system":  # Debian/Ubuntu's python3 under /usr, the venv points at it
+        home, binary = f"{root}/usr", f"{root}/usr/bin/python{spec.python_version}"
+    else:  # Miniconda: a self-contained prefix
+        home, binary = (
+            f"{root}{spec.python_prefix}",
+            f"{root}{spec.python_prefix}/bin/python{spec.python_version}",
+        )
+    libs = ":".join(f"{root}/{d}/{triplet}" for d in ("lib", "usr/lib"))
+    if spec.python_source != "system":
+        libs = f"{root}{spec.python_prefix}/lib:{libs}"
+    return [
+        ("TFCI_NATIVE_LOADER", f"{root}/usr/lib/{triplet}/{loader}"),
+        ("TFCI_NATIVE_LIBS", libs),
+        ("TFCI_NATIVE_HOME", home),
+        ("TFCI_NATIVE_PYTHON", binary),
+    ]
+
+
+def install(
+    ctr: Container,
+    options: BuildOptions,
+    spec: ImageSpec,
+    requirements: Iterable[str],
+    constraints: Iterable[str],
+    extra_indexes: Iterable[str],
+    *,
+    native: Container,
+    uv: File,
+    engine_platform: str,
+) -> Container:
+    """ci/scripts/cross-install.sh REQUIREMENTS into the image's Python, under CONSTRAINTS."""
+    from dagger import CacheSharingMode, dag
+
+    text = "".join(f"{line}\n" for line in constraints)
+    constraints_file = dag.directory().with_new_file("c.txt", text).file("c.txt")
+    extras = tuple(extra_indexes)
+    env, secrets = _index_env(options, pip=False, extra=extras)
+    env += [
+        ("TFCI_UV", UV),
+        ("TFCI_PYTHON", spec.python),
+        ("TFCI_PREFIX", spec.python_prefix),
+        ("TFCI_SITE", spec.site_packages),
+        ("TFCI_CONSTRAINTS", CONSTRAINTS),
+        ("TFCI_COMPILE", f"{execs.BUILD_DIR}/compile-bytecode.py"),
+        ("UV_CACHE_DIR", f"{UV_CACHE}/cache"),
+        ("UV_LINK_MODE", "copy"),
+        ("UV_NO_PROGRESS", "1"),
+        ("UV_PYTHON_DOWNLOADS", "never"),
+        ("UV_HTTP_TIMEOUT", "300"),
+        *native_python(spec, engine_platform),
+    ]
+    if extras or options.pip_extra_index_url:
+        env.append(("UV_INDEX_STRATEGY", "unsafe-best-match"))  # pip's rule: best version of any index
+    argv, script = execs.run_script("cross-install.sh", *requirements)
+    ctr = ctr.with_mounted_cache(
+        UV_CACHE, dag.cache_volume("tfci-uv-cache"), sharing=CacheSharingMode.SHARED
+    ).with_mounted_directory(NATIVE_ROOT, native.rootfs())
+    ctr = execs.run(
+        ctr,
+        options,
+        argv,
+        env=env,
+        secrets=secrets,
+        mounts=[
+            script,
+            (UV, uv),
+            (CONSTRAINTS, constraints_file),
+            (f"{execs.BUILD_DIR}/compile-bytecode.py", execs.script_file("compile-bytecode.py")),
+        ],
+    )
+    return ctr.without_mount(NATIVE_ROOT).without_mount(UV_CACHE)
