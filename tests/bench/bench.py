@@ -186,7 +186,15 @@ class Bench:
 
     def _spec(self, table: Any, tf: str) -> ImageSpec:
         spec = resolve(
-            table, BuildRequest(tf=tf, python="3.11", variant="cpu", os="debian12", python_source="system")
+            table,
+            BuildRequest(
+                tf=tf,
+                python="3.11",
+                variant="cpu",
+                os="debian12",
+                python_source="system",
+                platforms=("linux/amd64",),
+            ),
         )
         if self.args.tf_package:
             spec = dataclasses.replace(spec, tensorflow_requirement=f"{self.args.tf_package}=={tf}")

@@ -134,6 +134,7 @@ def test_publish_to_a_token_registry_records_the_pushed_digest(infra: Infra, pub
         "repository": published.repository,
         "tag": spec.tag,
         "digest": published.digest,
+        "platforms": {"linux/amd64": published.digest},
     }
     assert {"name": "build", "status": "pass"}.items() <= image["checks"][0].items()
     # The secret is nowhere: not in the output, not in the engine's progress log (0600).

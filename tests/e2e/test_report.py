@@ -53,7 +53,12 @@ def test_build_and_test_write_reports_with_sizes_layers_versions_and_sbom(
     assert entry["tags"] == list(spec.all_tags)
     assert entry["ok"] is True
     # The digest promote will copy is the digest of the image the report describes.
-    assert entry["pushed"] == {"repository": repository, "tag": spec.tag, "digest": entry["digest"]}
+    assert entry["pushed"] == {
+        "repository": repository,
+        "tag": spec.tag,
+        "digest": entry["digest"],
+        "platforms": {"linux/amd64": entry["digest"]},
+    }
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["tensorflow smoke test"]["status"] == "pass"
     assert checks["tensorflow smoke test"]["seconds"] > 0

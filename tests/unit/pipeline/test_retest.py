@@ -20,6 +20,15 @@ def test_every_target_is_checked_as_what_its_labels_say() -> None:
         assert spec_from_labels(Selection(), spec.tag, dict(spec.labels)) == spec
 
 
+def test_the_platforms_label_says_which_platforms_are_checked(multi_spec: ImageSpec) -> None:
+    """Every platform the tag claims is pulled and checked; an image from before platforms were
+    labelled holds the table's default platform only."""
+    labels = dict(multi_spec.on("linux/arm64").labels)  # any platform's labels name them all
+    assert spec_from_labels(Selection(), "r.example/tf:x", labels).platforms == ("linux/amd64", "linux/arm64")
+    del labels["io.tfimages.platforms"]
+    assert spec_from_labels(Selection(), "r.example/tf:x", labels).platforms == ("linux/amd64",)
+
+
 def test_labels_of_an_unknown_release_name_the_flag(cpu_spec: ImageSpec) -> None:
     labels = {**dict(cpu_spec.labels), "io.tfimages.tensorflow.version": "9.9.9"}
     with pytest.raises(UserError, match=r"^--tf: "):
