@@ -120,6 +120,13 @@ def stack_up(say: Say, script: Path = STACK) -> None:
         raise RuntimeError(f"{script} up failed:\n{''.join(output[-40:])}")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that read the background build (tests/e2e/background.py) run last, so everything
+    else overlaps the build instead of waiting for it."""
+    late = [item for item in items if item.get_closest_marker("background")]
+    items[:] = [item for item in items if not item.get_closest_marker("background")] + late
+
+
 @pytest.fixture(scope="session")
 def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
     started_here = subprocess.run(["bash", str(STACK), "status"], check=False).returncode != 0

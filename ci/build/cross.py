@@ -16,8 +16,8 @@ only on the target interpreter (its markers and wheel tags) and on the wheels. S
   native Python whose version differs from the image's.
 
 A native build (the workflow's arm64 runners) never takes this path: there the layers run
-ci.build.pip as on amd64. tests/e2e/test_platforms.py shows that both install the same
-distributions at the same versions (`pip freeze`).
+ci.build.pip as on amd64. tests/e2e/test_cross_install.py (`pytest -m slow`) shows that both
+install the same distributions at the same versions (`pip freeze --all`) and the same files.
 """
 
 from __future__ import annotations
