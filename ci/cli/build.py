@@ -26,9 +26,10 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--publish",
-        metavar="REGISTRY/REPO",
-        help="push each image that passed every check as REGISTRY/REPO:<primary tag> "
-        "(aliases move in promote)",
+        metavar="REGISTRY/REPO[:TAG]",
+        help="push each image that passed every check (every platform of it: one image index) as "
+        "REGISTRY/REPO:<primary tag>, or as :TAG, where {tag} stands for the primary tag, e.g. "
+        "REPO:{tag}-linux-arm64 (aliases move in promote)",
     )
     flags.add_registry_credentials(parser, "registry access (for --publish and the locked-base check)")
     flags.add_base_mirror_flag(parser)
