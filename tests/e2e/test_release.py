@@ -437,7 +437,8 @@ def test_registry_killed_mid_push_fails_cleanly_and_a_rerun_completes(
         stop.set()
     assert killed, "the push finished before the registry could be killed mid-upload"
     assert done.returncode == 1, done.stdout + done.stderr
-    failure = [line for line in done.stdout.splitlines() if line.startswith(f"  {tag}: publish:")]
+    summary = f"  {tag} (linux/amd64): publish:"  # the failure summary names the image and its platform
+    failure = [line for line in done.stdout.splitlines() if line.startswith(summary)]
     assert len(failure) == 1, done.stdout
     assert "Traceback" not in done.stdout + done.stderr
     index = json.loads((tmp_path / "report" / "index.json").read_text())
