@@ -62,3 +62,29 @@ def test_repository_refuses_a_tag() -> None:
     with pytest.raises(UserError, match="without :tag or @digest"):
         parse_repository("ghcr.io/org/tf:1", "--to")
     assert parse_repository("ghcr.io/org/tf", "--to").name == "ghcr.io/org/tf"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "user:s3cretpw@ghcr.io/o/r",
+        "user:s3cretpw@ghcr.io",
+        "user:s3c/retpw@ghcr.io/o/r",
+        "u:s3cretpw@ghcr.io/o/r:tag",
+    ],
+)
+def test_credentials_in_a_reference_are_named_as_such_and_never_echoed(text: str) -> None:
+    """Issue 16, finding 14: `user:pass@ghcr.io/o/r` was called a bad digest and showed the password
+    (and one with a `/` in the password was shown whole)."""
+    with pytest.raises(UserError) as err:
+        parse_reference(text, what="--from")
+    assert "s3cretpw" not in err.value.message and "s3c/retpw" not in err.value.message
+    assert "credentials do not belong in an image reference" in err.value.message
+    assert err.value.message.startswith("--from '***@")
+
+
+@pytest.mark.parametrize("port", ["²", "١٢٣", "0" * 5000, "5000\n"])
+def test_a_port_is_ascii_digits_only(port: str) -> None:
+    """Issue 16, finding 12: '²'.isdigit() is True but int('²') raised; 5000 digits were converted."""
+    with pytest.raises(UserError, match="is not a number|whitespace"):
+        parse_reference(f"localhost:{port}/repo")
