@@ -18,6 +18,7 @@ registry, and is passed only to operations on that registry.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ from types import TracebackType
 
 from ci.model import refs
 from ci.model.errors import UserError
-from ci.model.inputs import read_ca_bundle
+from ci.model.inputs import read_authfile, read_ca_bundle
 from ci.model.refs import Reference
 
 SKOPEO = "skopeo"
@@ -98,8 +99,7 @@ class Registries:
         retry_times: int = 2,
     ) -> None:
         ca = read_ca_bundle(ca_bundle, "--registry-ca-cert") if ca_bundle is not None else None
-        if authfile is not None and not authfile.is_file():
-            raise UserError(f"--authfile {authfile}: no such file")
+        auth = read_authfile(authfile) if authfile is not None else None
         if shutil.which(SKOPEO) is None:
             raise UserError(
                 "skopeo is not installed: apt-get install skopeo (GitHub's Ubuntu runners ship it)"
@@ -110,7 +110,16 @@ class Registries:
             self._certs = self._dir / "certs"
             self._certs.mkdir(mode=0o700)
             (self._certs / "ca.crt").write_bytes(ca)
-        self._authfile = authfile
+        # skopeo reads the copy that was validated, in this private directory, never the original
+        # path again (which could have been swapped for a pipe meanwhile).
+        self._authfile: Path | None = None
+        self.authfile_registries: frozenset[str] = frozenset()
+        if auth is not None:
+            self._authfile = self._dir / "authfile.json"
+            fd = os.open(self._authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(auth.data)
+            self.authfile_registries = auth.registries
         self._plain_http = plain_http
         self._timeout = timeout
         self._retry_times = retry_times

@@ -16,8 +16,8 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from ci.model import refs
-from ci.model.errors import UserError, table_error
+from ci.model import inputs, refs
+from ci.model.errors import table_error
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -47,19 +47,8 @@ def display_name(path: Path) -> str:
 
 
 def read_yaml(path: Path, shown: str) -> object:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{shown}: cannot read the table: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{shown}: not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise UserError(f"{shown}: invalid YAML: {where}{problem}") from None
+    """versions.yaml through the one input reader (size, depth, keys), duplicate keys refused."""
+    return inputs.read_yaml(path, "", "the versions table (YAML)", shown=shown, loader=_StrictLoader)
 
 
 class Row:
@@ -96,7 +85,7 @@ class Row:
             self.fail(key, f'got the number {value!r}; write it as a quoted string, e.g. "{value}"')
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"expected a non-empty string; got {kind(value)}")
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             self.fail(key, f"{value!r} is malformed{'; expected ' + hint if hint else ''}")
         return value
 

@@ -38,7 +38,9 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
         ("schema: 1\nbases: []\n", "'bases' must be a mapping"),
         ("schema: 1\nbases: {'ubuntu:22.04': 'sha256:x'}\n", "expected {digest"),
         ("schema: 1\nbases: {'ubuntu:22.04': {digest: 'sha256:12'}}\n", "'digest' must be 'sha256:'"),
-        ("schema: [1\n", "cannot read the lock file"),
+        ("schema: [1\n", "invalid YAML: line 2"),
+        ("schema: 1\nbases: {[a]: {digest: x}}\n", "a list or mapping as a mapping key"),
+        ("schema: 1\nbases: " + "[" * 100 + "]" * 100, "nested deeper than 32 levels"),
     ],
 )
 def test_a_malformed_lock_is_one_line_naming_the_file(tmp_path: Path, content: str, message: str) -> None:
