@@ -125,10 +125,14 @@ def test_summary_and_index_entries_add_facts_and_file_paths() -> None:
     [
         ("x", "images[0]: expected an object"),
         ({"tag": "t", "tags": "t", "ok": True}, "images[0]: field 'tags' must be a list of tags"),
-        ({"tag": "t", "tags": ["t", ""], "ok": True}, "images[0]: field 'tags' must be a list of tags"),
+        (
+            {"tag": "t", "tags": ["t", ""], "ok": True},
+            "images[0]: field 'tags[1]' must be a non-empty string without whitespace",
+        ),
         (
             {"tag": "t", "tags": ["t"], "ok": True, "checks": [{"name": "x", "status": "ok"}]},
-            "images[0]: field 'checks' must be a list of {name, status: pass|fail|not-checked}",
+            "images[0]: field 'checks' must be a list of "
+            "{name, status: pass|fail|not-checked, message, seconds}",
         ),
         (
             {"tag": "t", "tags": ["t"], "ok": True, "report": 3},
@@ -165,7 +169,7 @@ def test_unreadable_files_are_one_line(tmp_path: Path) -> None:
     )
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe")
-    assert _message(lambda: read_index(binary)).startswith(f"--results {binary}: cannot read (")
+    assert _message(lambda: read_index(binary)).startswith(f"--results {binary}: not UTF-8 text")
     truncated = tmp_path / "cut.json"
     truncated.write_text('{"schema": 1, "images": [')
     assert _message(lambda: read_index(truncated)).startswith(f"--results {truncated}: not JSON (")
