@@ -59,6 +59,12 @@ def _skopeo_message(stderr: str) -> str:
     return text
 
 
+def answered(error: str) -> bool:
+    """Did the registry answer (a refusal or a 404 counts), as opposed to not being reached at all?"""
+    words = ("manifest unknown", "unauthorized", "denied", "authentication required", "not found")
+    return any(word in error.lower() for word in words)
+
+
 @dataclass(frozen=True)
 class Transport:
     """How to reach registries: --registry-ca-cert, --plain-http, --authfile (shared by every command)."""
@@ -210,9 +216,7 @@ class Registries:
                 timeout=LOGIN_TIMEOUT_S,
             )
         except RegistryError as err:
-            text = str(err)
-            answered = ("manifest unknown", "unauthorized", "denied", "authentication required", "not found")
-            if any(word in text.lower() for word in answered):
+            if answered(str(err)):
                 return
             raise
 
