@@ -37,6 +37,7 @@ from typing import TextIO
 from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.spec import ImageSpec
+from ci.model.urls import redact, url_password
 from ci.registry.skopeo import LOGIN_TIMEOUT_S, Registries, RegistryError, answered
 
 ENV_IMPORT = "_EXPERIMENTAL_DAGGER_CACHE_IMPORT_CONFIG"
@@ -114,8 +115,14 @@ class CacheConfig:
 
 
 def shown(value: str) -> str:
-    """A cache flag's value as messages may show it: every secret attribute's value hidden."""
-    return _SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}=***", value)[:300]
+    """A cache flag's value as messages may show it: every secret attribute's value hidden, and
+    anything before a credentials-like `@` in a ref (refs.shown)."""
+    value = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}=***", value)
+    items = []
+    for item in value.split(","):
+        key, sep, val = item.partition("=")
+        items.append(f"{key}={refs.shown(val)}" if sep else refs.shown(item))
+    return ",".join(items)[:300]
 
 
 def _valid_ref(flag: str, ref: str) -> None:
@@ -182,10 +189,16 @@ def parse_cache(flag: str, value: str, environ: Mapping[str, str] | None = None)
 
 
 def parse_engine(value: str) -> str:
+    """--engine SCHEME://ADDRESS; a password in it is refused (flag values show in `ps`)."""
+    if url_password(value) or "@" in value.partition("://")[2].split("/", 1)[0].rpartition("@")[0]:
+        raise UserError(
+            f"--engine {redact(value)[:200]!r}: a password does not belong in a flag value (it shows in "
+            "`ps` and shell history); use an SSH key or the engine's own authentication"
+        )
     scheme, sep, rest = value.partition("://")
     if not sep or not rest or scheme not in RUNNER_SCHEMES or any(c.isspace() for c in value):
         raise UserError(
-            f"--engine {value[:200]!r}: expected SCHEME://ADDRESS with SCHEME one of "
+            f"--engine {redact(value)[:200]!r}: expected SCHEME://ADDRESS with SCHEME one of "
             f"{', '.join(RUNNER_SCHEMES[:6])}, ... (e.g. tcp://127.0.0.1:1234)"
         )
     return value

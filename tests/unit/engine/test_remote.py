@@ -217,3 +217,24 @@ def test_s3_credentials_come_from_the_environment_and_stay_out_of_messages() -> 
             environ={"ACTIONS_CACHE_URL": "u", "ACTIONS_RUNTIME_TOKEN": "ghs_x1"},
         )
     assert "ghs_x1" not in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "secret"),
+    [
+        ("--engine", "ssh://ci:s3cretpw@engine.example", "s3cretpw"),
+        ("--engine", "tcp://ci:s3cretpw@10.0.0.1:1234", "s3cretpw"),
+        ("--cache-to", "ci:s3cretpw@ghcr.io/o/c x", "s3cretpw"),
+        ("--cache-from", "type=registry,ref=ci:s3cretpw@ghcr.io/o/c", "s3cretpw"),
+        ("--base-mirror", "ci:s3cretpw@mirror.example", "s3cretpw"),
+    ],
+)
+def test_a_password_in_an_engine_or_cache_flag_is_never_echoed(
+    flag: str, value: str, secret: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: secrets are never accepted in flag values and never shown in a message."""
+    assert main.main(["build", "--tf", "2.15.0", "--variant", "cpu", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert secret not in err
+    assert "***@" in err
