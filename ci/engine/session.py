@@ -151,10 +151,11 @@ def engine_target(flag_given: bool) -> EngineTarget:
     return EngineTarget(host, "--engine" if flag_given else f"${RUNNER_HOST_ENV}")
 
 
-def check_engine(target: EngineTarget, wait: float = ENGINE_WAIT_S) -> str | None:
+def check_engine(target: EngineTarget, wait: float | None = None) -> str | None:
     """None when the engine can be tried; else the one line saying why not (before any session)."""
     if target.scheme not in ("tcp", "unix") or target.address is None:
         return None
+    wait = ENGINE_WAIT_S if wait is None else wait
     deadline = time.monotonic() + wait
     while not engine_answers(target.address, timeout=min(2.0, max(wait, 0.1))):
         if time.monotonic() >= deadline:

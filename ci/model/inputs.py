@@ -194,6 +194,9 @@ def read_json(path: Path, flag: str, expected: str, *, shown: str | None = None)
 
 # --------------------------------------------------------------------------- YAML
 
+# libyaml's parser when PyYAML was built with it (its wheels are): ten times faster on the table.
+Loader = type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+SAFE_LOADER: Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -215,9 +218,12 @@ class _Frame:
         return self.key if self.mapping else self.children
 
 
-def check_yaml(text: str, where: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> None:
+def check_yaml(text: str, where: str, loader: Loader = SAFE_LOADER) -> None:
     """The limits, on PyYAML's event stream (iterative), before the recursive composer runs."""
-    parser = loader(text)
+    try:
+        parser = loader(text)  # the reader refuses NUL and other control characters right here
+    except yaml.YAMLError as exc:
+        raise UserError(f"{where}: {yaml_problem(exc)}") from None
     stack: list[_Frame] = []
     anchors: dict[str, tuple[int, int, str | None]] = {}  # anchor -> (height, nodes, scalar tag)
 
@@ -249,7 +255,7 @@ def check_yaml(text: str, where: str, loader: type[yaml.SafeLoader] = yaml.SafeL
 
     try:
         while parser.check_event():
-            event = parser.get_event()  # type: ignore[no-untyped-call]
+            event = parser.get_event()
             if isinstance(event, yaml.ScalarEvent):
                 tag = event.tag if event.tag and event.tag != "!" else None
                 tag = tag or parser.resolve(  # type: ignore[no-untyped-call]
@@ -288,11 +294,13 @@ def check_yaml(text: str, where: str, loader: type[yaml.SafeLoader] = yaml.SafeL
 def yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
-    place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return f"invalid YAML: {place}{' '.join(str(problem).split())}"
+    place = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    if "maximum nesting depth" in str(problem):  # libyaml's own limit, met while looking ahead
+        return f"nested deeper than {MAX_DEPTH} levels ({place})"
+    return f"invalid YAML: {place + ': ' if place else ''}{' '.join(str(problem).split())}"
 
 
-def parse_yaml(text: str, where: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> object:
+def parse_yaml(text: str, where: str, loader: Loader = SAFE_LOADER) -> object:
     check_yaml(text, where, loader)
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader or a subclass of it
@@ -308,7 +316,7 @@ def read_yaml(
     expected: str,
     *,
     shown: str | None = None,
-    loader: type[yaml.SafeLoader] = yaml.SafeLoader,
+    loader: Loader = SAFE_LOADER,
 ) -> object:
     where = shown if shown is not None else shown_as(path, flag)
     return parse_yaml(read_text(path, flag, expected, shown=shown), where, loader)
