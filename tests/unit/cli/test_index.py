@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.report.files import write_run
-from tests.unit import report_samples
+from tests.unit import hostile, report_samples
 from tests.unit.conftest import RunCli
 
 
@@ -158,3 +160,27 @@ def test_bad_outputs_are_refused_before_anything_is_written(
     code, stdout, err = run_cli("index", index)
     assert (code, stdout) == (2, "")
     assert err == f"error: $GITHUB_STEP_SUMMARY {tmp_path}: is a directory; give a file name\n"
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+@hostile.PROPERTY
+@given(data=st.data())
+def test_index_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    files = hostile.hostile_files(tmp_path / "files")
+    document = hostile.write(tmp_path / "generated.json", data.draw(hostile.index_documents()))
+    paths = st.sampled_from([str(p) for p in (*files, document)])
+    argv = [
+        "index",
+        *data.draw(st.lists(st.one_of(paths, paths, hostile.text), min_size=1, max_size=3)),
+        *data.draw(
+            st.sampled_from([[], ["--out"]]).flatmap(
+                lambda out: (
+                    st.just(out) if not out else st.one_of(paths, hostile.text).map(lambda v: ["--out", v])
+                )
+            )
+        ),
+    ]
+    summary = data.draw(st.sampled_from(["", str(tmp_path), str(tmp_path / "summary.md"), "/dev/zero/x"]))
+    hostile.assert_contained(*hostile.run(argv, {"GITHUB_STEP_SUMMARY": summary} if summary else {}), argv)

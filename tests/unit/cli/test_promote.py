@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.cli import main
 from ci.model.errors import UserError
+from tests.unit import hostile
 
 TO = ("--to", "r.example/org/release")
 
@@ -113,3 +116,53 @@ def test_bad_tags_and_empty_results_stop_promote_before_any_registry(
         "lowercase hex digits\n"
     )
     assert not journal.exists()
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+@hostile.PROPERTY
+@given(data=st.data())
+def test_promote_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    """Registries at a closed port (or behind a closed proxy): the passwords in the environment and
+    in the password file must never show, whatever fails."""
+    files = hostile.hostile_files(tmp_path / "files")
+    document = hostile.write(tmp_path / "generated.json", data.draw(hostile.index_documents()))
+    repos = st.one_of(
+        st.sampled_from([f"{hostile.NOWHERE}/tfci/staging", f"{hostile.NOWHERE}/tfci/release"]), hostile.refs
+    )
+    flags = {
+        **hostile.SELECTORS,
+        "--results": st.one_of(st.just(str(document)), hostile.text),
+        "--from": repos,
+        "--to": repos,
+        "--no-aliases": None,
+        "--dry-run": None,
+        "--journal": hostile.text,
+        "--from-user": st.one_of(st.just("ci"), hostile.text),
+        "--to-user": st.one_of(st.just("ci"), hostile.text),
+        "--from-password-file": hostile.text,
+        "--to-password-file": hostile.text,
+        "--authfile": hostile.text,
+        "--registry-ca-cert": hostile.text,
+        "--plain-http": st.one_of(st.just(hostile.NOWHERE), hostile.refs),
+    }
+    base = [
+        *hostile.CPU_IMAGE,
+        "--from",
+        f"{hostile.NOWHERE}/tfci/staging",
+        "--to",
+        f"{hostile.NOWHERE}/tfci/release",
+    ]
+    base += [
+        "--plain-http",
+        hostile.NOWHERE,
+        "--from-user",
+        "ci",
+        "--journal",
+        str(tmp_path / "journal.json"),
+    ]
+    argv = data.draw(hostile.command_lines("promote", flags, paths=files, base=base))
+    code, out, err = hostile.run(argv)
+    hostile.assert_contained(code, out, err, argv)
+    assert "moved " not in out  # nothing can have been copied

@@ -3,8 +3,13 @@ index responses, tests/fixtures/index)."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit import hostile
 from tests.unit.conftest import RunCli
 
 pytestmark = pytest.mark.usefixtures("recorded_index")
@@ -72,3 +77,26 @@ def test_the_index_url_comes_from_tfci_pip_index_url_and_is_shown_redacted(
     assert "https://***@pypi.org/simple/" in out
     assert "https://***@mirror.example/simple/" in out  # unreachable in the replay: named, redacted
     assert code == 0, out
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+@settings(hostile.PROPERTY, max_examples=20)
+@given(data=st.data())
+def test_verify_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    """On the recorded index (no network); TFCI_PIP_INDEX_URL carries a password that must never show."""
+    files = hostile.hostile_files(tmp_path / "files")
+    flags = {
+        **hostile.SELECTORS,
+        "--table": hostile.text,
+        "--pip-index-url": hostile.urls,
+        "--pip-extra-index-url": hostile.urls,
+        "--ca-cert": hostile.text,
+        "--format": st.sampled_from(["text", "json", "yaml"]),
+        "--no-releases": None,
+    }
+    narrow = ["--tf", "2.15.0", "--python", "3.11", "--variant", "cpu", "--no-releases"]  # keeps it quick
+    command = data.draw(hostile.command_lines("verify", flags, paths=files, base=narrow))
+    argv = [command[0], *narrow, *command[1:]]
+    hostile.assert_contained(*hostile.run(argv), argv)

@@ -7,10 +7,14 @@ nesting past the recursion limit, integers too long to print, lists as YAML keys
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.model import inputs
 from ci.model.errors import UserError
@@ -26,6 +30,7 @@ from ci.model.inputs import (
     read_password_file,
     read_yaml,
 )
+from tests.unit import hostile
 from tests.unit.pem import self_signed_pem
 
 
@@ -213,3 +218,63 @@ def test_an_authfile_must_be_a_json_auth_file(tmp_path: Path) -> None:
 
 def test_the_limits_are_stated_once() -> None:
     assert (inputs.MAX_INPUT_BYTES, inputs.MAX_DEPTH, inputs.MAX_INT_DIGITS) == (8 << 20, 32, 30)
+
+
+# --------------------------------------------------------------------------- properties (issue 16)
+
+PEMS = (
+    self_signed_pem().decode(),
+    "-----BEGIN CERTIFICATE-----\n",
+    "-----BEGIN CERTIFICATE-----\n" + "A" * 5000 + "\n-----END CERTIFICATE-----\n",
+    self_signed_pem().decode().replace("M", "\u00e9", 1),
+    self_signed_pem().decode() + "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n",
+    "-----BEGIN CERTIFICATE-----\n\x00\x01\n-----END CERTIFICATE-----\n",
+)
+
+
+@hostile.FAST_PROPERTY
+@given(
+    content=st.one_of(hostile.text, st.binary(max_size=200)),
+    kind=st.sampled_from(hostile.PATH_KINDS),
+)
+def test_the_password_reader_on_hostile_files(content: str | bytes, kind: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "pw", content, kind)
+        hostile.assert_reader(lambda: read_password_file(path, "--password-file"), f"--password-file {path}")
+
+
+@hostile.FAST_PROPERTY
+@given(
+    content=st.one_of(st.sampled_from(PEMS), hostile.text, st.binary(max_size=200)),
+    junk=hostile.text,
+    kind=st.sampled_from(hostile.PATH_KINDS),
+)
+def test_the_ca_reader_on_hostile_files(content: str | bytes, junk: str, kind: str) -> None:
+    if isinstance(content, str):
+        content += junk
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "ca.pem", content, kind)
+        hostile.assert_reader(lambda: read_ca_bundle(path, "--ca-cert"), f"--ca-cert {path}")
+
+
+@hostile.FAST_PROPERTY
+@given(
+    content=st.one_of(
+        st.dictionaries(
+            st.sampled_from(["auths", "credsStore", "x"]),
+            st.one_of(
+                st.dictionaries(
+                    hostile.refs,
+                    st.dictionaries(st.sampled_from(["auth", "identitytoken"]), hostile.json_values),
+                ),
+                hostile.json_values,
+            ),
+        ).map(json.dumps),
+        hostile.index_documents(),
+    ),
+    kind=st.sampled_from(hostile.PATH_KINDS),
+)
+def test_the_authfile_reader_on_hostile_files(content: str, kind: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "auth.json", content, kind)
+        hostile.assert_reader(lambda: read_authfile(path), f"--authfile {path}")

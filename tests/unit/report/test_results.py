@@ -4,10 +4,13 @@ strictly, every problem one line naming the file and the field."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.model.errors import UserError
 from ci.report.files import write_run
@@ -16,6 +19,7 @@ from ci.report.model import CheckReport, failed
 from ci.report.results import (
     INDEX_JSON,
     SCHEMA,
+    ResultsFile,
     RunResult,
     index_entry,
     index_json,
@@ -25,7 +29,7 @@ from ci.report.results import (
     result_entry,
     summary_json,
 )
-from tests.unit import report_samples
+from tests.unit import hostile, report_samples
 from tests.unit.report_samples import TAG
 
 
@@ -184,3 +188,21 @@ def _message(call: Callable[[], object]) -> str:
         call()
     assert "\n" not in err.value.message
     return err.value.message
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+@hostile.PROPERTY
+@given(document=hostile.index_documents(), kind=st.sampled_from(hostile.PATH_KINDS))
+def test_the_results_reader_on_hostile_index_files(document: str, kind: str) -> None:
+    """Any index.json: read (and then its table renders without a stray heading or row), or one
+    line naming the file and the field."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "index.json", document, kind)
+        found: list[ResultsFile] = []
+        hostile.assert_reader(lambda: found.append(read_index(path)), f"--results {path}")
+        for results in found:
+            table = index_markdown(list(results.entries)).splitlines()
+            assert [line for line in table if line.startswith("#")] == ["# Built images"]
+            assert all(line.startswith("|") for line in table[2:] if line), table
