@@ -24,7 +24,7 @@ class _StrictLoader(inputs.SAFE_LOADER):  # type: ignore[misc,valid-type]
     """The safe loader, refusing duplicate mapping keys (PyYAML silently keeps the last one)."""
 
 
-def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping(loader: yaml.constructor.SafeConstructor, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
