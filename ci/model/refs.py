@@ -189,6 +189,8 @@ def parse_registry(text: str, what: str) -> str:
             raise ReferenceError("give HOST[:PORT] without a URL scheme, e.g. ghcr.io or 127.0.0.1:5000")
         if not text or "/" in text or any(c.isspace() or not c.isprintable() for c in text):
             raise ReferenceError("expected a registry HOST[:PORT] alone, e.g. ghcr.io or 127.0.0.1:5000")
+        if "@" in text:
+            raise ReferenceError("credentials do not belong in a registry address; give HOST[:PORT] alone")
         if not ("." in text or ":" in text or text == "localhost" or text.startswith("[")):
             raise ReferenceError(
                 "must start with a registry host (a name with a dot or a port, or localhost)"

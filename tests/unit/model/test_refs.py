@@ -6,7 +6,7 @@ import pytest
 
 from ci.model.errors import UserError
 from ci.model.refs import parse as parse_reference
-from ci.model.refs import parse_repository
+from ci.model.refs import parse_registry, parse_repository
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -89,3 +89,13 @@ def test_a_port_is_ascii_digits_only(port: str) -> None:
     """Issue 16, finding 12: '²'.isdigit() is True but int('²') raised; 5000 digits were converted."""
     with pytest.raises(UserError, match=r"is not a number|whitespace"):
         parse_reference(f"localhost:{port}/repo")
+
+
+def test_credentials_in_a_registry_address_are_never_echoed() -> None:
+    """Found by the issue-16 sweep: `--base-mirror docker.io=u:s3cretpw@h` echoed the password as a
+    "registry port"."""
+    for text in ("u:s3cretpw@h", "u:s3cretpw@h:5000", "s3cretpw@h"):
+        with pytest.raises(UserError) as err:
+            parse_registry(text, "--base-mirror")
+        assert "s3cretpw" not in err.value.message
+        assert "credentials do not belong in a registry address" in err.value.message
