@@ -172,6 +172,7 @@ ODD_TEXT = (
 ODD_REFS = (
     f"{NOWHERE}/tfci/x", f"{NOWHERE}/tfci/x:tag", f"{NOWHERE}/x@sha256:" + "a" * 64,
     f"u:{SECRET_MARK}-9@{NOWHERE}/x", f"u:p/{SECRET_MARK}-9@{NOWHERE}/x", "user:pw@ghcr.io/o/r",
+    f"u:{SECRET_MARK}-12@127.0.0.1", f"docker.io=u:{SECRET_MARK}-13@h",
     "ghcr.io", "ghcr.io/", "ghcr.io//", "ghcr.io/O/R", "https://ghcr.io/o/r", "[::1]:5000/x",
     "localhost:²/x", "localhost:" + "9" * 5000 + "/x", "localhost:0/x", "a" * 300 + ".io/x",
     "h.io/x:" + "t" * 200, "h.io/x@sha256:zz", "h.io/x@", "@", "h.io/x y", "h.io/\u00e9",
