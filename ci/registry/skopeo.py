@@ -112,20 +112,24 @@ class Registries:
             )
         self._dir = Path(tempfile.mkdtemp(prefix="tfci-registry-"))  # 0700 by mkdtemp
         self._certs: Path | None = None
-        if ca is not None:
-            self._certs = self._dir / "certs"
-            self._certs.mkdir(mode=0o700)
-            (self._certs / "ca.crt").write_bytes(ca)
-        # skopeo reads the copy that was validated, in this private directory, never the original
-        # path again (which could have been swapped for a pipe meanwhile).
         self._authfile: Path | None = None
         self.authfile_registries: frozenset[str] = frozenset()
-        if auth is not None:
-            self._authfile = self._dir / "authfile.json"
-            fd = os.open(self._authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(auth.data)
-            self.authfile_registries = auth.registries
+        try:
+            if ca is not None:
+                self._certs = self._dir / "certs"
+                self._certs.mkdir(mode=0o700)
+                (self._certs / "ca.crt").write_bytes(ca)
+            # skopeo reads the copy that was validated, in this private directory, never the
+            # original path again (which could have been swapped for a pipe meanwhile).
+            if auth is not None:
+                self._authfile = self._dir / "authfile.json"
+                fd = os.open(self._authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(auth.data)
+                self.authfile_registries = auth.registries
+        except BaseException:  # a full disk, a signal: the directory never outlives a failed start
+            self.close()
+            raise
         self._plain_http = plain_http
         self._timeout = timeout
         self._retry_times = retry_times
