@@ -34,7 +34,7 @@ from ci.model.refs import Reference
 
 SKOPEO = "skopeo"
 DEFAULT_TIMEOUT_S = 600.0  # one operation; a multi-GB layer copy on a slow link takes minutes
-LOGIN_TIMEOUT_S = 30.0
+LOGIN_TIMEOUT_S = 25.0  # with start-up, a registry that never answers ends a command within 30 s
 
 
 class RegistryError(Exception):
