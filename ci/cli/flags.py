@@ -18,7 +18,7 @@ from ci.model.errors import UserError
 from ci.model.inputs import read_password_file
 from ci.model.paths import DEFAULT_TABLE
 from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
-from ci.model.urls import has_credentials, redact
+from ci.model.urls import check_url, has_credentials, redact
 from ci.registry.skopeo import Credentials, Transport
 from ci.select import FLAGS, Selection
 
@@ -200,7 +200,10 @@ def url_option(args: argparse.Namespace, flag: str) -> str | None:
                 f"and shell history, so put it in ${_url_env(flag)} instead"
             )
         return value
-    return os.environ.get(_url_env(flag)) or None
+    from_env = os.environ.get(_url_env(flag)) or None
+    if from_env is not None:
+        check_url(f"${_url_env(flag)}", from_env)  # a bad value names the variable, not the flag
+    return from_env
 
 
 def options_from(args: argparse.Namespace) -> BuildOptions:

@@ -8,7 +8,8 @@ they answer in well under a second and need no engine; build and test import dag
 run functions.
 
 Exit codes: 0 success; 1 an image, check, push or registry operation failed; 2 bad input (a
-UserError, printed here as one line).
+UserError, printed here as one line); 143 / 130 stopped by SIGTERM / SIGINT (ci.cli.signals: child
+processes killed and temporary credential files removed first).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ci.cli import index as cli_report
 from ci.cli import lock as cli_lock
 from ci.cli import plan as cli_plan
 from ci.cli import promote as cli_release
+from ci.cli import signals
 from ci.cli import verify as cli_verify
 from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_TABLE
@@ -122,14 +124,18 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        code: int = args.run(args)
-        return code
-    except UserError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `... | head`
-        return 0
-    except KeyboardInterrupt:
-        return 130
+    with signals.clean_exit_on_signals():
+        try:
+            args = build_parser().parse_args(argv)
+            code: int = args.run(args)
+            return code
+        except UserError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:  # `... | head`
+            return 0
+        except signals.Terminated as stop:
+            print(f"error: stopped by {stop.name}; temporary files removed", file=sys.stderr)
+            return stop.exit_code
+        except KeyboardInterrupt:
+            return 130

@@ -19,6 +19,7 @@ from pathlib import Path
 from ci import select
 from ci.cli import flags
 from ci.model.errors import UserError
+from ci.model.outputs import check_output_file
 from ci.model.refs import parse_repository
 from ci.model.spec import ImageSpec
 from ci.registry.release import PromoteRequest
@@ -82,13 +83,19 @@ def run_promote(args: argparse.Namespace) -> int:
     if args.results:
         if chosen.request is not None or chosen.all:
             raise UserError("--results names the images; give no selectors or --all with it")
+        if source is None and (args.from_user or args.from_password_file):
+            raise UserError(
+                "--from-user needs --from REGISTRY/REPO with --results: source credentials are only "
+                "sent to the --from registry (or use --authfile, keyed by registry)"
+            )
         results = [entry for path in args.results for entry in read_results(path)]
+        if not results:
+            raise UserError(f"--results {' '.join(map(str, args.results))}: lists no images to promote")
     else:
         if source is None:
             raise UserError("--from REGISTRY/REPO is required without --results")
         specs = select.selected_specs(chosen)
-    if args.journal.is_dir():
-        raise UserError(f"--journal {args.journal}: is a directory; give a file name")
+    check_output_file(args.journal, "--journal")
     request = PromoteRequest(
         target=target,
         source=source,

@@ -9,7 +9,6 @@ every such check and returns a BuildPlan whose every field is valid; ci.pipeline
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +18,13 @@ from ci.build.options import BuildOptions
 from ci.build.python import refuse_if_unbuildable
 from ci.engine.remote import RemoteSession, from_flags
 from ci.model.errors import UserError
+from ci.model.outputs import check_output_dir, check_output_file
 from ci.model.paths import CONTEXT_DIR
 from ci.model.refs import parse_repository
 from ci.model.spec import ImageSpec
 from ci.registry.bases import check_bases, parse_mirrors
 from ci.registry.skopeo import Credentials, Registries, RegistryError, Transport
+from ci.report.files import step_summary
 
 
 @dataclass(frozen=True)
@@ -101,20 +102,12 @@ def export_path(template: str, spec: ImageSpec, several: bool) -> Path:
 
 def check_export_path(path: Path) -> None:
     """The tarball's file must be writable as a file: not a directory, in a writable directory."""
-    if path.is_dir():
-        raise UserError(f"--export {path}: is a directory; give a file name such as {path}/{{tag}}.tar")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UserError(f"--export {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"--export {path}: {parent} is not writable")
+    check_output_file(path, "--export", example=f"{path}/{{tag}}.tar")
 
 
 def check_report_dir(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--report-dir {path}: exists and is not a directory")
+    """--report-dir is written after the build: /etc/passwd/x must fail now, not lose index.json."""
+    check_output_dir(path, "--report-dir")
 
 
 def check_registry(registries: Registries, publish: Publish) -> None:
@@ -165,6 +158,8 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
     publish = publish_target(inputs.publish, inputs.publish_credentials) if inputs.publish else None
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
+        step_summary()  # $GITHUB_STEP_SUMMARY, written with the reports
+    parse_mirrors(list(inputs.base_mirrors))  # a bad value is bad input even when no base is locked
     specs = select.selected_specs(inputs.selection, explicit=True)
     for spec in specs:  # a refused spec or an unverifiable installer: seconds, not an hour
         refuse_if_unbuildable(spec, inputs.options)
@@ -185,6 +180,10 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         ca_bundle=inputs.transport.ca_bundle,
     )
     check_registries(inputs, publish, specs)
+    try:
+        remote.read_exports()
+    except RegistryError as err:
+        raise PreflightFailed(f"--cache-to: {err}") from None
     return BuildPlan(
         specs=specs,
         options=inputs.options,

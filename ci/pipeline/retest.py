@@ -13,6 +13,7 @@ from pathlib import Path
 from ci import select
 from ci.build.options import BuildOptions
 from ci.engine.remote import from_flags
+from ci.model import refs
 from ci.model.spec import ImageSpec
 from ci.model.tags import OCI
 from ci.pipeline.preflight import check_report_dir
@@ -43,6 +44,7 @@ def spec_from_labels(selection: select.Selection, image: str, labels: dict[str, 
 def retest(inputs: TestInputs) -> int:
     from ci.engine.session import run_session
 
+    refs.parse(inputs.image, what="IMAGE_REF", hub=True)  # credentials, a URL, spaces: exit 2, hidden
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
@@ -56,7 +58,7 @@ def retest(inputs: TestInputs) -> int:
         try:
             labels = {await label.name(): await label.value() for label in await image.labels()}
         except QueryError as exc:
-            print(f"error: cannot pull {inputs.image}: {exc}", file=sys.stderr)
+            print(f"error: cannot pull {inputs.image}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
             return 1
         spec = selected if selected is not None else spec_from_labels(inputs.selection, inputs.image, labels)
         claimed = labels.get(f"{OCI}.version")

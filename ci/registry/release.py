@@ -156,11 +156,6 @@ def plan_from_results(
             warn(f"{result.tag}: skipped, it {why} in {result.source}")
             continue
         pushed = refs.parse(f"{result.pushed.repository}:{result.pushed.tag}", what=result.source)
-        if source is not None and (pushed.registry, pushed.repository) != (
-            source.registry,
-            source.repository,
-        ):
-            raise UserError(f"--from {source.name} does not match {pushed.name} in {result.source}")
         pinned = pushed.with_digest(result.pushed.digest)
         if registries.digest(pinned) is None:
             missing.append(str(pinned))
@@ -223,19 +218,46 @@ class PromoteRequest:
     transport: Transport
 
 
+def validate(request: PromoteRequest) -> None:
+    """Every source and target name, checked before any registry is contacted (UserError, exit 2).
+
+    Why here and not only in the results reader: a target is `--to` plus a tag, and the two are
+    only put together here; a name that does not parse must stop the run before the first copy, not
+    after two tags have moved.
+    """
+    for result in request.results:
+        if result.pushed is None or not result.ok:
+            continue
+        pushed = refs.parse(result.pushed.repository, what=f"{result.source}: pushed.repository")
+        source = request.source
+        if source is not None and (pushed.registry, pushed.repository) != (
+            source.registry,
+            source.repository,
+        ):
+            raise UserError(f"--from {source.name} does not match {pushed.name} in {result.source}")
+        for tag in result.tags if request.aliases else (result.tag,):
+            refs.parse(str(request.target.with_tag(tag)), what=f"{result.source}: target tag {tag!r}")
+    for spec in request.specs:
+        for tag in spec.all_tags if request.aliases else (spec.tag,):
+            refs.parse(str(request.target.with_tag(tag)), what=f"target tag {tag!r}")
+
+
 def run_promote(
     request: PromoteRequest, warn: Callable[[str], None], echo: Callable[[str], None] = print
 ) -> int:
-    """Log in, plan every source, then copy; 0 done, 1 a registry refused (the journal says what moved)."""
+    """Validate every name, log in, plan every source, then copy; 0 done, 1 a registry refused
+    (the journal says what moved), UserError (exit 2) before anything is contacted or written."""
+    validate(request)
     with request.transport.open() as registries:
         source_name = request.source.name if request.source else "results"
         journal = Journal(source_name, request.target.name, request.journal, echo=echo)
         try:
             # Preflight: both registries answer and accept their own credentials before any copy.
-            sources = {request.source.registry} if request.source else _result_registries(request.results)
+            # Source credentials belong to --from only; a registry a results file names without
+            # --from is read anonymously (or with --authfile's entry for it), never with them.
             login_all(
                 registries,
-                sources,
+                request.source.registry if request.source else None,
                 request.target.registry,
                 request.source_credentials,
                 request.target_credentials,
@@ -264,15 +286,9 @@ def run_promote(
     return 0
 
 
-def _result_registries(results: Sequence[RunResult]) -> set[str]:
-    return {
-        refs.parse_repository(r.pushed.repository, r.source).registry for r in results if r.pushed is not None
-    }
-
-
 def login_all(
     registries: Registries,
-    sources: set[str],
+    source: str | None,
     target: str,
     source_creds: Credentials | None,
     target_creds: Credentials | None,
@@ -282,7 +298,9 @@ def login_all(
     for any other registry."""
     logins: dict[str, Credentials] = {}
     if source_creds is not None:
-        logins.update(dict.fromkeys(sources, source_creds))
+        if source is None:
+            raise UserError("source credentials need --from REGISTRY/REPO (the registry they belong to)")
+        logins[source] = source_creds
     if target_creds is not None:
         logins[target] = target_creds
     for registry, creds in sorted(logins.items()):

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ci.model.errors import UserError
+from ci.model.outputs import check_output_dir, check_output_file
 from ci.report.markdown import image_markdown, index_markdown, primary_tag
 from ci.report.model import PACKAGE_TITLES, CheckReport
 from ci.report.results import (
@@ -127,29 +130,54 @@ def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
     return index
 
 
-def append_step_summary(sections: Sequence[str]) -> Path | None:
-    """GitHub renders $GITHUB_STEP_SUMMARY (Markdown, 1 MiB per step) on the run's page."""
+def step_summary() -> Path | None:
+    """$GITHUB_STEP_SUMMARY when set, checked as a file this command can append to (UserError)."""
     target = os.environ.get(STEP_SUMMARY_ENV)
     if not target:
         return None
     path = Path(target)
-    with path.open("a", encoding="utf-8") as summary:
-        summary.write("\n".join(sections) + "\n")
+    check_output_file(path, f"${STEP_SUMMARY_ENV}")
+    return path
+
+
+def append_step_summary(sections: Sequence[str]) -> Path | None:
+    """GitHub renders $GITHUB_STEP_SUMMARY (Markdown, 1 MiB per step) on the run's page.
+
+    After a build a summary that cannot be written is a warning: the reports are written already.
+    """
+    try:
+        path = step_summary()
+        if path is None:
+            return None
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write("\n".join(sections) + "\n")
+    except (UserError, OSError) as exc:
+        message = exc.message if isinstance(exc, UserError) else f"${STEP_SUMMARY_ENV}: {exc.strerror}"
+        print(f"warning: job summary not written: {message}", file=sys.stderr)
+        return None
     return path
 
 
 def merge_indexes(paths: Sequence[Path], out: Path | None) -> str:
     """One table of the images of several index.json files (one per CI job); also into `out`
-    (index.json and index.md, links relative to it) and the step summary. Returns the table."""
+    (index.json and index.md, links relative to it) and the step summary. Returns the table.
+
+    Every input and output is checked before anything is written (UserError, exit 2)."""
+    if out is not None:
+        check_output_dir(out, "--out")
+    step_summary()
     entries = read_indexes(paths)
     text = index_markdown(entries)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for entry in entries:  # paths relative to the merged index, so its links keep working
-            for key in FILE_KEYS:
-                if entry.get(key):
-                    entry[key] = os.path.relpath(entry[key], out)
-        (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
-        (out / INDEX_MD).write_text(index_markdown(entries))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for entry in entries:  # paths relative to the merged index, so its links keep working
+                for key in FILE_KEYS:
+                    if entry.get(key):
+                        entry[key] = os.path.relpath(entry[key], out)
+            (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
+            (out / INDEX_MD).write_text(index_markdown(entries))
+        except OSError as exc:
+            raise UserError(f"--out {out}: cannot be written ({exc.strerror})") from None
     append_step_summary([text])
     return text

@@ -7,7 +7,9 @@ unit-tested on hand-made reports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from ci.report.model import PACKAGE_TITLES, CheckReport, ImageFacts
 from ci.report.results import JsonDict
@@ -32,9 +34,36 @@ def short_id(digest: str) -> str:
     return digest.removeprefix("sha256:")[:12]
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def cell(text: object) -> str:
-    """A Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """A Markdown table cell: one line; backslashes, pipes, backticks and `<` escaped.
+
+    Why all of them: tags, check messages and versions come from files a hostile or careless user
+    may have written (index.json, a check's output); a newline would end the row and start a
+    heading, a pipe would add a column, a backtick would open a code span that eats the rest.
+    """
+    text = _one_line(text).replace("\\", "\\\\")
+    return text.replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+
+
+def code(text: object, *, in_table: bool = True) -> str:
+    """`text` as a code span on one line: fenced by more backticks than it holds (CommonMark);
+    in a table, pipes escaped (GFM splits cells before it sees code spans)."""
+    text = _one_line(text)
+    if in_table:
+        text = text.replace("|", "\\|")
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def link(target: str) -> str:
+    """A relative link target, percent-encoded so no path can end the link or the row."""
+    return quote(target, safe="/._-~")
 
 
 def primary_tag(report: CheckReport) -> str:
@@ -60,20 +89,19 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
     h = "#" * level
     facts = report.facts
     state = "passed" if report.ok else "FAILED"
-    lines = [f"{h} `{primary_tag(report)}`: {state}", "", "| | |", "|---|---|"]
-    lines.append(f"| tags | {', '.join(f'`{t}`' for t in (report.tags or (report.image,)))} |")
+    lines = [f"{h} {code(primary_tag(report), in_table=False)}: {state}", "", "| | |", "|---|---|"]
+    lines.append(f"| tags | {', '.join(code(t) for t in (report.tags or (report.image,)))} |")
     if report.pushed is not None:
-        pushed = report.pushed
-        lines.append(f"| pushed | `{pushed.repository}:{pushed.tag}@{pushed.digest}` |")
+        lines.append(f"| pushed | {code(report.pushed.ref)} |")
     if facts is not None:
         layers = len(facts.layers)
-        image_id = f"`{short_id(facts.image_id)}` (`{facts.image_id}`)" if facts.image_id else "-"
+        image_id = f"{code(short_id(facts.image_id))} ({code(facts.image_id)})" if facts.image_id else "-"
         lines += [
-            f"| digest | `{facts.digest}` |",
+            f"| digest | {code(facts.digest)} |",
             f"| image id | {image_id} |",
             f"| size | {human_size(facts.uncompressed_size)} unpacked, "
             f"{human_size(facts.compressed_size)} compressed, {layers} layers |",
-            f"| base | `{facts.base_image}` |",
+            f"| base | {code(facts.base_image)} |",
         ]
         lines += [f"| {name} | {cell(value)} |" for name, value in _version_rows(facts)]
         counts = ", ".join(
@@ -99,7 +127,7 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
             unpacked = [layer.uncompressed_size for layer in own]
             unpacked_total = None if None in unpacked else sum(u for u in unpacked if u is not None)
             lines.append(
-                f"| {step.name} | {step.seconds:.1f} | {len(own)} | {human_size(compressed)} | "
+                f"| {cell(step.name)} | {step.seconds:.1f} | {len(own)} | {human_size(compressed)} | "
                 f"{human_size(unpacked_total)} |"
             )
     lines += ["", f"{h}# Layers", ""]
@@ -107,7 +135,7 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
     for number, layer in enumerate(facts.layers, 1):
         created = layer.created_by if len(layer.created_by) <= 90 else layer.created_by[:87] + "..."
         lines.append(
-            f"| {number} | {layer.step or '?'} | {human_size(layer.size)} | "
+            f"| {number} | {cell(layer.step or '?')} | {human_size(layer.size)} | "
             f"{human_size(layer.uncompressed_size)} | {cell(created)} |"
         )
     if facts.notes:
@@ -142,14 +170,14 @@ def index_markdown(entries: Sequence[JsonDict], *, title: str = "Built images") 
     for e in entries:
         v = e.get("versions") or {}
         cuda = f"{v['cuda']} / {v.get('cudnn', '?')}" if "cuda" in v else "-"
-        image_id = short_id(e["image_id"]) if e.get("image_id") else "-"
+        image_id = code(short_id(e["image_id"]) if e.get("image_id") else "-")
         checks = e.get("checks") or []
         failed = [c["name"] for c in checks if c["status"] == "fail"]
         result = "passed" if e["ok"] else f"FAILED: {', '.join(failed)}"
-        link = f"[report]({e['markdown']})" if e.get("markdown") else "-"
+        report = f"[report]({link(e['markdown'])})" if e.get("markdown") else "-"
         lines.append(
-            f"| `{e['tag']}` | {cell(result)} | `{image_id}` | {human_size(e.get('uncompressed_size'))} | "
-            f"{human_size(e.get('compressed_size'))} | {v.get('tensorflow', '-')} | "
-            f"{v.get('python', '-')} | {cuda} | {link} |"
+            f"| {code(e['tag'])} | {cell(result)} | {image_id} | {human_size(e.get('uncompressed_size'))} | "
+            f"{human_size(e.get('compressed_size'))} | {cell(v.get('tensorflow', '-'))} | "
+            f"{cell(v.get('python', '-'))} | {cell(cuda)} | {report} |"
         )
     return "\n".join([*lines, ""])

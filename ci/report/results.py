@@ -15,13 +15,15 @@ written and validated here only.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci.model import refs
 from ci.model.errors import UserError
+from ci.model.inputs import read_json, shown_as
 from ci.report.model import STATUSES, CheckReport, PushedImage
 
 SCHEMA = 1
@@ -100,18 +102,12 @@ class ResultsFile:
 
 
 def read_index(path: Path, flag: str = "--results") -> ResultsFile:
-    """Read and validate one index.json (or a directory holding one); any problem is one line."""
-    if path.is_dir():
-        path = path / INDEX_JSON
-    where = f"{flag} {path}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{where}: cannot read ({exc})") from None
-    except ValueError as exc:
-        raise UserError(f"{where}: not JSON ({exc})") from None
+    """Read and validate one index.json (or a directory holding one); any problem is one line
+    naming the file and the field. Every field a table or promote uses is checked here, so a
+    hostile or hand-edited file can never reach a copy or a Markdown table unchecked."""
+    path = index_file(path)
+    where = shown_as(path, flag)
+    data = read_json(path, flag, "an index.json written by `build --report-dir`")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UserError(f"{where}: not a build results file (expected schema {SCHEMA})")
     images = data.get("images")
@@ -128,34 +124,104 @@ def read_index(path: Path, flag: str = "--results") -> ResultsFile:
     return ResultsFile(path, tuple(entries), tuple(results))
 
 
+def index_file(path: Path) -> Path:
+    """A directory stands for the index.json in it."""
+    try:
+        return path / INDEX_JSON if path.is_dir() else path
+    except (OSError, ValueError):
+        return path  # the reader names the problem
+
+
+def _text(value: object) -> bool:
+    """A name as a table shows it: printable, no whitespace, not absurdly long."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= refs.MAX_REFERENCE
+        and all(c.isprintable() and not c.isspace() for c in value)
+    )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _result(item: JsonDict, at: str, source: str) -> RunResult:
     tag, tags, ok, pushed = item.get("tag"), item.get("tags"), item.get("ok"), item.get("pushed")
-    if not isinstance(tag, str) or not tag:
-        raise UserError(f"{at}: field 'tag' must be a non-empty string")
-    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+    if not isinstance(tags, list):
         raise UserError(f"{at}: field 'tags' must be a list of tags")
+    # A pushed image's names become registry tags (promote): the tag grammar. Otherwise (a `test`
+    # of an image reference) any name without whitespace, as tables show it.
+    strict = pushed is not None
+    for name, value in (("tag", tag), *((f"tags[{i}]", t) for i, t in enumerate(tags))):
+        if strict and not (isinstance(value, str) and refs.is_tag(value)):
+            shown = repr(value[:80]) if isinstance(value, str) else "(not a string)"
+            raise UserError(f"{at}: field '{name}' {shown} is not a valid tag ({refs.TAG_RULE})")
+        if not _text(value):
+            raise UserError(f"{at}: field '{name}' must be a non-empty string without whitespace")
     if not isinstance(ok, bool):
         raise UserError(f"{at}: field 'ok' must be true or false")
+    _check_facts(item, at)
+    image = _pushed(pushed, at) if pushed is not None else None
+    assert isinstance(tag, str)
+    return RunResult(tag, tuple(str(t) for t in tags) or (tag,), ok, image, source)
+
+
+def _check_facts(item: JsonDict, at: str) -> None:
+    """The fields the Markdown table reads: each of the right type, or absent/null."""
     checks = item.get("checks", [])
     if not isinstance(checks, list) or not all(
-        isinstance(c, dict) and isinstance(c.get("name"), str) and c.get("status") in STATUSES for c in checks
+        isinstance(c, dict)
+        and isinstance(c.get("name"), str)
+        and c.get("status") in STATUSES
+        and isinstance(c.get("message", ""), str)
+        and (c.get("seconds") is None or _number(c.get("seconds")))
+        for c in checks
     ):
-        raise UserError(f"{at}: field 'checks' must be a list of {{name, status: {'|'.join(STATUSES)}}}")
-    for key in FILE_KEYS:
+        raise UserError(
+            f"{at}: field 'checks' must be a list of {{name, status: {'|'.join(STATUSES)}, message, seconds}}"
+        )
+    for key in (*FILE_KEYS, "image", "image_id", "digest"):
         if item.get(key) is not None and not isinstance(item.get(key), str):
-            raise UserError(f"{at}: field '{key}' must be a path or null")
-    image: PushedImage | None = None
-    if pushed is not None:
-        if not isinstance(pushed, dict):
-            raise UserError(f"{at}: field 'pushed' must be an object or null")
-        fields: dict[str, str] = {}
-        for key in ("repository", "tag", "digest"):
-            value = pushed.get(key)
-            if not isinstance(value, str) or not value:
-                raise UserError(f"{at}: field 'pushed.{key}' must be a non-empty string")
-            fields[key] = value
-        image = PushedImage(**fields)
-    return RunResult(tag, tuple(tags) or (tag,), ok, image, source)
+            raise UserError(
+                f"{at}: field '{key}' must be a {'path' if key in FILE_KEYS else 'string'} or null"
+            )
+    for key in ("compressed_size", "uncompressed_size"):
+        value = item.get(key)
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise UserError(f"{at}: field '{key}' must be a size in bytes or null")
+    versions = item.get("versions", {})
+    if versions is not None and not (
+        isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())
+    ):
+        raise UserError(f"{at}: field 'versions' must map names to version strings")
+
+
+def _pushed(pushed: object, at: str) -> PushedImage:
+    if not isinstance(pushed, dict):
+        raise UserError(f"{at}: field 'pushed' must be an object or null")
+    fields: dict[str, str] = {}
+    for key in ("repository", "tag", "digest"):
+        value = pushed.get(key)
+        if not isinstance(value, str) or not value:
+            raise UserError(f"{at}: field 'pushed.{key}' must be a non-empty string")
+        fields[key] = value
+    try:
+        ref = refs.split(fields["repository"])
+    except refs.ReferenceError as exc:
+        raise UserError(
+            f"{at}: field 'pushed.repository' {refs.shown(fields['repository'])!r}: {exc}"
+        ) from None
+    if ref.tag or ref.digest:
+        raise UserError(
+            f"{at}: field 'pushed.repository' must be REGISTRY/REPOSITORY without :tag or @digest"
+        )
+    if not refs.is_tag(fields["tag"]):
+        raise UserError(
+            f"{at}: field 'pushed.tag' {fields['tag'][:80]!r} is not a valid tag ({refs.TAG_RULE})"
+        )
+    if not refs.is_digest(fields["digest"]):
+        raise UserError(f"{at}: field 'pushed.digest' must be 'sha256:' and 64 lowercase hex digits")
+    return PushedImage(**fields)
 
 
 def read_results(path: Path, flag: str = "--results") -> list[RunResult]:

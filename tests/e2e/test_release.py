@@ -157,6 +157,8 @@ def test_promote_results_copies_the_tested_digest_with_separate_credentials(
         "promote",
         "--results",
         str(published.report_dir / "index.json"),
+        "--from",
+        published.repository,
         "--to",
         release,
         "--from-user",
@@ -195,6 +197,7 @@ def test_promote_refuses_a_missing_tested_digest_and_warns_about_a_moved_tag(
 ) -> None:
     index = json.loads((published.report_dir / "index.json").read_text())
     release = f"{infra.release.address}/tfci-e2e/missing-{secrets.token_hex(4)}"
+    # Source credentials only with --from (issue 16): the registry they belong to is named.
     common: tuple[str, ...] = ("--to", release, "--from-user", infra.staging.user)
     common += ("--to-user", infra.release.user, "--registry-ca-cert", str(infra.registry_ca))
     common += ("--journal", str(tmp_path / "j.json"))
@@ -203,7 +206,9 @@ def test_promote_refuses_a_missing_tested_digest_and_warns_about_a_moved_tag(
     gone = json.loads(json.dumps(index))
     gone["images"][0]["pushed"]["digest"] = "sha256:" + "0" * 64
     (tmp_path / "gone.json").write_text(json.dumps(gone))
-    done = cli("promote", "--results", str(tmp_path / "gone.json"), *common, env=env)
+    done = cli(
+        "promote", "--results", str(tmp_path / "gone.json"), "--from", published.repository, *common, env=env
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.startswith("error: promote: nothing promoted: tested digest(s) missing from staging:")
     assert done.stderr.count("\n") == 1
@@ -223,7 +228,7 @@ def test_promote_refuses_a_missing_tested_digest_and_warns_about_a_moved_tag(
     moved = json.loads(json.dumps(index))
     moved["images"][0]["pushed"]["repository"] = moved_repo
     (tmp_path / "moved.json").write_text(json.dumps(moved))
-    done = cli("promote", "--results", str(tmp_path / "moved.json"), *common, env=env)
+    done = cli("promote", "--results", str(tmp_path / "moved.json"), "--from", moved_repo, *common, env=env)
     assert done.returncode == 0, done.stderr
     assert f"warning: {moved_repo}:{tag} has moved since the build" in done.stderr
     with registries(infra, infra.release) as client:

@@ -396,7 +396,7 @@ def test_malformed_table(
 
 def test_missing_table_file(tmp_path: Path, run_cli: RunCli) -> None:
     code, out, err = run_cli("--table", str(tmp_path / "nope.yaml"), "matrix")
-    _assert_one_line_error(code, out, err, ("nope.yaml", "cannot read"))
+    _assert_one_line_error(code, out, err, ("nope.yaml", "no such file"))
 
 
 CLI_CASES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [

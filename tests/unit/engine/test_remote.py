@@ -165,3 +165,76 @@ def test_flags_are_refused_under_dagger_run(table: Table) -> None:
     with pytest.raises(UserError, match="--engine: not under `dagger run`"):
         from_flags(engine="tcp://127.0.0.1:1234", environ=environ)
     assert from_flags(environ=environ).environment() == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "secret", "env"),
+    [
+        (
+            "type=gha,scope=x,url=https://c.example/,token=ghs_S3CRETVALUE",
+            "ghs_S3CRETVALUE",
+            "ACTIONS_RUNTIME_TOKEN",
+        ),
+        (
+            "type=s3,bucket=b,region=r,secret_access_key=AWS_S3CRETVALUE",
+            "AWS_S3CRETVALUE",
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        ("type=s3,bucket=b,region=r,session_token=SESS_S3CRETVALUE", "SESS_S3CRETVALUE", "AWS_SESSION_TOKEN"),
+        ("type=s3,Session_Token=SESS_S3CRETVALUE,bucket=b b", "SESS_S3CRETVALUE", None),
+    ],
+)
+def test_secrets_in_cache_flag_values_are_refused_and_never_echoed(
+    value: str, secret: str, env: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16, finding 3: `--cache-to type=gha,...,token=...` / s3 `secret_access_key=` were
+    accepted as flag values and echoed in error lines."""
+    for flag in ("--cache-to", "--cache-from"):
+        assert main.main(["build", "--tf", "2.15.0", "--variant", "cpu", flag, value]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert secret not in err
+        if env is not None:
+            assert "is a secret and a flag value shows in `ps`" in err
+            assert f"it is taken from ${env}" in err
+
+
+def test_s3_credentials_come_from_the_environment_and_stay_out_of_messages() -> None:
+    environ = {"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s3cret", "AWS_SESSION_TOKEN": "t0k"}
+    config = parse_cache("--cache-to", "type=s3,bucket=b,region=r", environ)
+    assert dict(config.attrs) == {
+        "bucket": "b",
+        "region": "r",
+        "access_key_id": "AKIA1",
+        "secret_access_key": "s3cret",
+        "session_token": "t0k",
+    }
+    assert "s3cret" not in config.describe()
+    with pytest.raises(UserError) as err:
+        from_flags(
+            cache_to=["type=gha,scope={tag}"],
+            specs=[],
+            environ={"ACTIONS_CACHE_URL": "u", "ACTIONS_RUNTIME_TOKEN": "ghs_x1"},
+        )
+    assert "ghs_x1" not in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "secret"),
+    [
+        ("--engine", "ssh://ci:s3cretpw@engine.example", "s3cretpw"),
+        ("--engine", "tcp://ci:s3cretpw@10.0.0.1:1234", "s3cretpw"),
+        ("--cache-to", "ci:s3cretpw@ghcr.io/o/c x", "s3cretpw"),
+        ("--cache-from", "type=registry,ref=ci:s3cretpw@ghcr.io/o/c", "s3cretpw"),
+        ("--base-mirror", "ci:s3cretpw@mirror.example", "s3cretpw"),
+    ],
+)
+def test_a_password_in_an_engine_or_cache_flag_is_never_echoed(
+    flag: str, value: str, secret: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: secrets are never accepted in flag values and never shown in a message."""
+    assert main.main(["build", "--tf", "2.15.0", "--variant", "cpu", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert secret not in err
+    assert "***@" in err

@@ -96,11 +96,6 @@ def test_results_refuse_a_gone_digest_a_wrong_source_or_nothing_to_promote() -> 
         RegistryError, match=rf"tested digest\(s\) missing from staging: staging.example/tf@{B}"
     ):
         plan_from_results(registries, [_result("t1", B)], RELEASE, aliases=True, source=None, warn=print)
-    other = parse_repository("other.example/tf", "--from")
-    with pytest.raises(
-        UserError, match=r"--from other\.example/tf does not match staging\.example/tf in index\.json"
-    ):
-        plan_from_results(registries, [_result("t1", A)], RELEASE, aliases=True, source=other, warn=print)
     with pytest.raises(RegistryError, match="the results name no image that passed and was pushed"):
         plan_from_results(
             registries, [_result("t1", A, False)], RELEASE, aliases=True, source=None, warn=lambda _: None
@@ -171,17 +166,59 @@ def test_a_failed_copy_journals_the_rest_as_not_attempted(tmp_path: Path) -> Non
 def test_each_registry_gets_only_its_own_credentials() -> None:
     fake = FakeRegistries()
     source, target = Credentials("reader", "r"), Credentials("pusher", "p")
-    login_all(as_registries(fake), {"staging.example", "release.example"}, "release.example", source, target)
+    login_all(as_registries(fake), "staging.example", "release.example", source, target)
     assert fake.logins == [("release.example", target), ("staging.example", source)]
     fake.logins.clear()
-    login_all(as_registries(fake), {"staging.example"}, "release.example", None, target)
+    login_all(as_registries(fake), "release.example", "release.example", source, target)
+    assert fake.logins == [("release.example", target)]  # the one that can push
+    fake.logins.clear()
+    login_all(as_registries(fake), None, "release.example", None, target)
     assert fake.logins == [("release.example", target)]
+    with pytest.raises(UserError, match="source credentials need --from"):
+        login_all(as_registries(fake), None, "release.example", source, target)
+
+
+def test_source_credentials_never_reach_a_registry_a_results_file_names(tmp_path: Path) -> None:
+    """Issue 16, finding 1: without --from, --from-user's password went to every registry an
+    index.json named (another host received the staging password)."""
+    fake = FakeRegistries({"elsewhere.example/tf:t1": A})
+    elsewhere = RunResult("t1", ("t1",), True, PushedImage("elsewhere.example/tf", "t1", A), "index.json")
+    request = dataclasses.replace(_request(fake, tmp_path / "j.json", elsewhere), source=None)
+    with pytest.raises(UserError, match="source credentials need --from"):
+        run_promote(request, warn=print, echo=print)
+    assert fake.logins == []
+    assert fake.copies == []
+
+
+def test_a_results_file_naming_another_registry_than_from_is_refused_before_any_login(tmp_path: Path) -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A})
+    request = dataclasses.replace(
+        _request(fake, tmp_path / "j.json", _result("t1", A)),
+        source=parse_repository("other.example/tf", "--from"),
+    )
+    with pytest.raises(
+        UserError, match=r"--from other\.example/tf does not match staging\.example/tf in index\.json"
+    ):
+        run_promote(request, warn=print, echo=print)
+    assert fake.logins == []
+
+
+def test_every_target_name_is_checked_before_the_first_copy(tmp_path: Path) -> None:
+    """Issue 16, finding 8: tags [primary, 2.15-cpu, "bad tag!", latest] moved two tags, then failed."""
+    fake = FakeRegistries({"staging.example/tf:t1": A})
+    hostile = RunResult(
+        "t1", ("t1", "2.15-cpu", "bad tag!", "latest"), True, _result("t1", A).pushed, "i.json"
+    )
+    with pytest.raises(UserError, match=r"i\.json: target tag 'bad tag!'"):
+        run_promote(_request(fake, tmp_path / "j.json", hostile), warn=print, echo=print)
+    assert (fake.logins, fake.copies) == ([], [])
+    assert not (tmp_path / "j.json").exists()
 
 
 def _request(fake: FakeRegistries, journal: Path, *results: RunResult) -> PromoteRequest:
     return PromoteRequest(
         target=RELEASE,
-        source=None,
+        source=STAGING,
         results=results,
         specs=(),
         aliases=True,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from ci.report.markdown import INDEX_COLUMNS, cell, human_size, image_markdown, index_markdown, short_id
+import re
+
+from ci.report.markdown import (
+    INDEX_COLUMNS,
+    cell,
+    code,
+    human_size,
+    image_markdown,
+    index_markdown,
+    short_id,
+)
 from tests.unit import report_samples
 from tests.unit.report_samples import TAG
 
@@ -21,7 +31,7 @@ def test_markdown_shows_sizes_checks_steps_layers_and_packages() -> None:
     text = image_markdown(report_samples.report(ok=False))
     assert text.startswith(f"# `{TAG}`: FAILED")
     assert "| size | 3.0 MB unpacked, 1.0 MB compressed, 3 layers |" in text
-    assert "| ❌ FAIL | zh_CN.UTF-8 locale | 0.3 | `locale -a` has no zh_CN.utf8 \\| oops |" in text
+    assert "| ❌ FAIL | zh_CN.UTF-8 locale | 0.3 | \\`locale -a\\` has no zh_CN.utf8 \\| oops |" in text
     assert "| ⚪ not checked | GPU visible to TensorFlow | 0.0 |" in text
     assert "| os_packages | 20.2 | 1 | 400.0 kB | 1.2 MB |" in text
     assert (
@@ -77,3 +87,46 @@ def test_index_rows_show_gpu_versions_and_a_dash_for_what_is_unknown() -> None:
         "[report](t-gpu/report.md) |"
     )
     assert lines[5] == "| `t-none` | FAILED: build | `-` | ? | ? | - | - | - | - |"
+
+
+HOSTILE = "x`|\n# injected heading\n| a | b |<script>"
+
+
+def _rows_are_intact(text: str, header: str) -> None:
+    lines = text.splitlines()
+    start = lines.index(header)
+    columns = len(re.split(r"(?<!\\)\|", header))
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        assert len(re.split(r"(?<!\\)\|", line)) == columns, line
+    assert not any(line.startswith("# injected") or line.startswith("<script") for line in lines)
+
+
+def test_a_hostile_tag_or_message_cannot_break_the_table_or_add_a_heading() -> None:
+    """Issue 16, finding 15: a tag with backticks or a newline broke the step-summary table and could
+    inject headings."""
+    entry = {
+        "tag": HOSTILE,
+        "ok": False,
+        "checks": [{"name": HOSTILE, "status": "fail"}],
+        "image_id": "``" + HOSTILE,
+        "versions": {"tensorflow": HOSTILE, "cuda": HOSTILE},
+        "markdown": "a b)/](x)\n#.md",
+    }
+    text = index_markdown([entry])
+    _rows_are_intact(text, INDEX_COLUMNS[0])
+    assert "[report](a%20b%29/%5D%28x%29%0A%23.md)" in text
+    report = report_samples.report(ok=False)
+    report.tags = (HOSTILE,)
+    image = image_markdown(report, packages=False, level=2)
+    assert image.startswith("## ``x`| # injected heading | a | b |<script>``: FAILED\n")
+    _rows_are_intact(image, "| | |")
+
+
+def test_cells_and_code_spans_escape_what_would_end_them() -> None:
+    assert cell("a|b`c\nd<e\\") == "a\\|b\\`c d&lt;e\\\\"
+    assert code("a`b") == "``a`b``"
+    assert code("`a") == "`` `a ``"
+    assert code("a|b") == "`a\\|b`"
+    assert code("a|b", in_table=False) == "`a|b`"

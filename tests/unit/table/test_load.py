@@ -3,12 +3,22 @@ reference data, and a loaded table that round-trips."""
 
 from __future__ import annotations
 
+import copy
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ci import select
+from ci.model.paths import DEFAULT_TABLE
+from ci.table.fields import display_name
 from ci.table.load import load_table
 from ci.table.rows import Table
+from tests.unit import hostile
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"  # its README names the sources
 
@@ -66,3 +76,25 @@ def test_gpu_cudnn_versions_match_nvidia_dockerfiles(table: Table) -> None:
 def test_round_trip_of_the_real_table_loads(write_table: Any, raw_table: dict[str, Any]) -> None:
     loaded = load_table(write_table(raw_table))
     assert loaded.tf_versions == load_table().tf_versions
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+_RAW = yaml.safe_load(DEFAULT_TABLE.read_text(encoding="utf-8"))
+
+
+@hostile.PROPERTY
+@given(
+    document=st.one_of(
+        hostile.yaml_documents(),
+        st.tuples(st.integers(0, 5000), hostile.json_values).map(
+            lambda change: yaml.safe_dump(hostile.mutate(copy.deepcopy(_RAW), *change), sort_keys=False)
+        ),
+    ),
+    kind=st.sampled_from(hostile.PATH_KINDS),
+)
+def test_the_table_reader_on_hostile_tables(document: str, kind: str) -> None:
+    """Any table text: loaded and resolved (targets and aliases), or one line naming the file."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "versions.yaml", document, kind)
+        hostile.assert_reader(lambda: select.load(path), display_name(path))
