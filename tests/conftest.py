@@ -25,6 +25,7 @@ from tests.infra.engines import EngineInstance, destroy_engine, start_engine
 
 REPO = Path(__file__).resolve().parent.parent
 STACK = REPO / "tests" / "infra" / "stack.sh"
+TOOLS = REPO / "tests" / "infra" / "tools.sh"
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,11 @@ def terminal_lines(config: pytest.Config) -> Say:
     return say
 
 
-def stack_up(say: Say, script: Path = STACK) -> None:
-    """`stack.sh up`, forwarding each of its step lines ([stack], [engine], [registry], ...)."""
+def stack_up(say: Say, script: Path = STACK, command: str = "up") -> None:
+    """`stack.sh up` (or `tools.sh install`), forwarding each of its step lines ([stack], [tools], ...)."""
     env = {**os.environ, "TFCI_PYTHON": os.environ.get("TFCI_PYTHON", sys.executable)}
     process = subprocess.Popen(
-        ["bash", str(script), "up"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        ["bash", str(script), command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
     assert process.stdout is not None
     output = []
@@ -117,7 +118,7 @@ def stack_up(say: Say, script: Path = STACK) -> None:
         if line.startswith("["):  # the scripts' own progress lines; tool output stays quiet
             say(line.rstrip())
     if process.wait() != 0:
-        raise RuntimeError(f"{script} up failed:\n{''.join(output[-40:])}")
+        raise RuntimeError(f"{script} {command} failed:\n{''.join(output[-40:])}")
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +132,9 @@ def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
         )
         stack_up(say)
         say("stack up; running the engine tests")
+    else:
+        # A running stack may predate the Go tools (syft, osv-scanner, cosign): build what is missing.
+        stack_up(terminal_lines(request.config), TOOLS, "install")
     for line in _stack("env").splitlines():
         if line.startswith("export "):
             key, _, value = line[len("export ") :].partition("=")
