@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,19 +57,25 @@ def settings(gate: Severity | None, waivers: Path, database: Path | None) -> Evi
     )
 
 
-def sbom_maker(evidence: EvidenceSettings, spec: ImageSpec, repository: str | None) -> SbomMaker:
-    """syft for this image: the root component is the image (its title), the tag and the digest."""
+def sbom_maker(
+    evidence: EvidenceSettings, spec: ImageSpec, repository: str | None, report: CheckReport
+) -> SbomMaker:
+    """syft for this image: the root component is the image (the repository's name when publishing,
+    else the table's title), the tag and the digest; its time goes into the report's timings."""
     name = dict(spec.labels).get(f"{OCI}.title") or spec.tag
     if repository:
         name = repository.rsplit("/", 1)[-1]
 
     def make(tarball: Path, digest: str) -> str:
+        started = time.monotonic()
         try:
             return generate(
                 evidence.syft, tarball, name=name, tag=spec.tag, digest=digest, repository=repository
             )
         except SbomError as exc:
             raise CollectError(f"SBOM: {exc}") from None
+        finally:
+            report.timings["sbom"] = time.monotonic() - started
 
     return make
 
@@ -80,6 +87,7 @@ async def scan_image(report: CheckReport, evidence: EvidenceSettings) -> None:
         message = "no SBOM to scan (the report step failed)"
         report.add(failed(CHECK, message) if evidence.gate else not_checked(CHECK, message))
         return
+    started = time.monotonic()
     try:
         findings = await anyio.to_thread.run_sync(evidence.scanner.scan, facts.sbom)
         scanner = await anyio.to_thread.run_sync(evidence.scanner.describe)
@@ -87,6 +95,7 @@ async def scan_image(report: CheckReport, evidence: EvidenceSettings) -> None:
         message = f"scan failed: {exc}"
         report.add(failed(CHECK, message) if evidence.gate else not_checked(CHECK, message))
         return
+    report.timings["vulnerability scan"] = time.monotonic() - started
     result = evaluate(findings, evidence.gate, evidence.waivers, evidence.today)
     facts.vulnerabilities = VulnScan(scanner, result)
     if evidence.gate is None:

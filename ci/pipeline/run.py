@@ -128,7 +128,7 @@ async def build_and_check(
     if evidence is not None:
         exported = export if export is not None and export.is_file() and report.ok else None
         repository = publish.repository if publish is not None else None
-        sbom = sbom_maker(evidence, spec, repository)
+        sbom = sbom_maker(evidence, spec, repository, report)
         await add_facts(image, spec, report, steps=steps, tarball=exported, sbom=sbom)
         await scan_image(report, evidence)
     if publish is not None:
@@ -205,7 +205,7 @@ async def retest_image(
     report = CheckReport(name or spec.tag, tags=spec.all_tags)
     await check_image(image, spec, options, report, service_checks=service_checks)
     if evidence is not None:
-        await add_facts(image, spec, report, sbom=sbom_maker(evidence, spec, None))
+        await add_facts(image, spec, report, sbom=sbom_maker(evidence, spec, None, report))
         await scan_image(report, evidence)
     return report
 

@@ -89,9 +89,11 @@ async def test_a_scan_that_did_not_run_fails_only_a_gated_image(tools: Path) -> 
 def test_the_sbom_names_the_image_and_syft_failing_is_a_report_failure(
     tools: Path, cpu_spec: ImageSpec
 ) -> None:
-    make = sbom_maker(_settings(tools, None), cpu_spec, "r.example/org/tensorflow-staging")
+    report = CheckReport("x")
+    make = sbom_maker(_settings(tools, None), cpu_spec, "r.example/org/tensorflow-staging", report)
     with pytest.raises(CollectError, match="SBOM: syft exited 3"):
         make(tools / "image.tar", "sha256:" + "0" * 64)
+    assert report.timings["sbom"] >= 0
 
 
 def test_the_commit_built(monkeypatch: pytest.MonkeyPatch) -> None:
