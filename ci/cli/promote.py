@@ -19,7 +19,6 @@ failed (journal says what moved); 2 bad input.
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from pathlib import Path
 
@@ -31,11 +30,8 @@ from ci.model.spec import ImageSpec
 from ci.registry.release import PromoteRequest
 from ci.registry.release import run_promote as promote_images
 from ci.report.results import RunResult, read_results
-from ci.supply import osv, tools
 from ci.supply.cosign import Verifier
-from ci.supply.osv import Scanner
-from ci.supply.policy import Policy
-from ci.table.waivers import load_waivers
+from ci.supply.policy import Policy, make_policy
 
 DEFAULT_JOURNAL = "promote-journal.json"
 
@@ -137,7 +133,6 @@ def run_promote(args: argparse.Namespace) -> int:
         target_credentials=target_credentials,
         transport=transport,
         policy=policy,
-        cosign=tools.find(tools.COSIGN, "promote (verifying signatures)") if policy is not None else None,
     )
     return promote_images(request, warn=_warn)
 
@@ -169,11 +164,4 @@ def verification(args: argparse.Namespace) -> Policy | None:
             "promote verifies each image before copying it: give --verify-key KEY, or --certificate-identity "
             "ID with --certificate-oidc-issuer URL (keyless), or --no-verify to copy unverified images"
         )
-    database = osv.database(args.vuln_db)
-    return Policy(
-        verifier=verifier,
-        gate=flags.vuln_gate(args),
-        waivers=load_waivers(args.waivers),
-        scanner=Scanner(tools.find(tools.OSV_SCANNER, "promote (the vulnerability gate)"), database),
-        today=datetime.date.today(),
-    )
+    return make_policy(verifier, flags.vuln_gate(args), args.waivers, args.vuln_db)

@@ -262,7 +262,6 @@ class PromoteRequest:
     target_credentials: Credentials | None
     transport: Transport
     policy: Policy | None = None  # None: --no-verify (copy without checking any evidence)
-    cosign: Path | None = None  # the cosign binary, with a policy
 
 
 def run_promote(
@@ -318,10 +317,10 @@ def run_promote(
 
 @contextmanager
 def _gatekeeper(request: PromoteRequest, registries: Registries) -> Iterator[Gatekeeper | None]:
-    if request.policy is None or request.cosign is None:
+    if request.policy is None:
         yield None
         return
-    with Cosign(request.cosign, registries) as cosign:
+    with Cosign(request.policy.cosign, registries) as cosign:
         yield Gatekeeper(cosign, request.policy)
 
 

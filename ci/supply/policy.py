@@ -24,14 +24,17 @@ import base64
 import datetime
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ci.model.refs import Reference
 from ci.model.vulns import Severity, Waiver, evaluate
 from ci.registry.skopeo import RegistryError
+from ci.supply import osv, tools
 from ci.supply.cosign import SBOM_TYPE, SIGNATURE_TYPE, Cosign, CosignError, Verifier, envelope_key
 from ci.supply.osv import ScanError, Scanner
 from ci.supply.predicate import CHECK_RESULTS_TYPE, PredicateError, require_passed
+from ci.table.waivers import load_waivers
 
 EVIDENCE = "signature, SBOM and check-results attestations"
 
@@ -42,17 +45,34 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Policy:
-    """Whose signatures count and which vulnerability gate applies, as of which day."""
+    """Whose signatures count and which vulnerability gate applies, as of which day, and the tools
+    that check them."""
 
     verifier: Verifier
     gate: Severity | None
     waivers: tuple[Waiver, ...]
     scanner: Scanner
     today: datetime.date
+    cosign: Path
 
     def describe(self) -> str:
         gate = f"vulnerability gate {self.gate}" if self.gate else "no vulnerability gate"
         return f"signed by {self.verifier.describe()}; {gate} with the waivers as of {self.today}"
+
+
+def make_policy(verifier: Verifier, gate: Severity | None, waivers: Path, database: Path | None) -> Policy:
+    """Read the waivers, find cosign and osv-scanner, check the database: every problem is exit 2,
+    before any registry is asked anything."""
+    return Policy(
+        verifier=verifier,
+        gate=gate,
+        waivers=load_waivers(waivers),
+        scanner=Scanner(
+            tools.find(tools.OSV_SCANNER, "promote (the vulnerability gate)"), osv.database(database)
+        ),
+        today=datetime.date.today(),
+        cosign=tools.find(tools.COSIGN, "promote (verifying signatures)"),
+    )
 
 
 def statements(envelopes: list[dict[str, Any]], digest: str, predicate_type: str) -> list[dict[str, Any]]:
