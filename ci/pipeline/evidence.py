@@ -47,12 +47,13 @@ class EvidenceSettings:
 
 def settings(gate: Severity | None, waivers: Path, database: Path | None) -> EvidenceSettings:
     """Find syft and osv-scanner, read the waiver file, check the database directory: exit 2 early."""
+    reviewed = load_waivers(waivers)  # the user's own input first: its errors say what to fix
     db = osv.database(database)
     return EvidenceSettings(
         syft=tools.find(tools.SYFT, "--report-dir (the image's SBOM)"),
         scanner=Scanner(tools.find(tools.OSV_SCANNER, "--report-dir (the vulnerability scan)"), db),
         gate=gate,
-        waivers=load_waivers(waivers),
+        waivers=reviewed,
         today=datetime.date.today(),
     )
 

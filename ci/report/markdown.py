@@ -15,6 +15,7 @@ from ci.report.model import PACKAGE_TITLES, CheckReport, ImageFacts, Package, Vu
 from ci.report.results import JsonDict
 
 TOP_FINDINGS = 10  # findings listed in an image's report (all are in report.json)
+INDEX_FINDINGS = 3  # findings named in the run's table
 
 MARKS = {"pass": "✅ pass", "fail": "❌ FAIL", "not-checked": "⚪ not checked"}
 
@@ -203,6 +204,14 @@ def vulnerability_cell(summary: object) -> str:
     text = count_text({s: int(found.get(s, 0)) for s in SEVERITIES})
     if summary.get("gate"):
         text += f"; gate {summary['gate']} {'passed' if summary.get('passed') else 'FAILED'}"
+    top = summary.get("top")
+    worst = [f for f in top if isinstance(f, dict)][:INDEX_FINDINGS] if isinstance(top, list) else []
+    if worst:
+        text += "; top: " + ", ".join(
+            f"{f.get('id')} {f.get('package')}"
+            + (f" ({f['waiver']})" if f.get("waiver") != "unwaived" else "")
+            for f in worst
+        )
     return text
 
 

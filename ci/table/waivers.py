@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from ci.model.errors import UserError
 from ci.model.inputs import read_input
 from ci.model.vulns import Waiver
 from ci.table.fields import Row, display_name, kind, read_yaml
@@ -30,7 +31,11 @@ def load_waivers(path: Path, flag: str = "--waivers") -> tuple[Waiver, ...]:
     """Read and check every waiver; any problem is a UserError naming the file, entry and field."""
     read_input(path, flag, "a waiver file (YAML)")  # missing, a directory, unreadable: one line
     shown = display_name(path)
-    top = Row(shown, "top level", read_yaml(path, shown), ("waivers",))
+    try:
+        data = read_yaml(path, shown)
+    except ValueError as exc:  # PyYAML builds dates itself: 2027-02-30 is a ValueError, not a YAMLError
+        raise UserError(f"{shown}: invalid YAML: {exc} (a date must be a real day, YYYY-MM-DD)") from None
+    top = Row(shown, "top level", data, ("waivers",))
     entries = top.raw("waivers")
     if not isinstance(entries, list):
         top.fail("waivers", f"expected a list of waivers (may be empty: []); got {kind(entries)}")

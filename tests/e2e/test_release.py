@@ -472,7 +472,8 @@ def test_promote_refuses_unverifiable_images_in_one_line_and_copies_nothing_of_t
     infra: Infra, keys: Keys, published: Published, tmp_path: Path
 ) -> None:
     """An unsigned copy, a tampered check-results attestation, a signed predicate saying a check
-    failed, and the genuine image once its waiver has expired: each refused, nothing copied."""
+    failed, and the genuine image without its waiver and once its waiver has expired (the gate
+    re-evaluated as of today): each refused in one line, nothing copied."""
     run = secrets.token_hex(4)
     found = bundles(infra, keys, published)
     signature, sbom, checks = (found[t] for t in ("https://sigstore.dev/cosign/sign/v1", SBOM, CHECK_RESULTS))
@@ -512,6 +513,16 @@ def test_promote_refuses_unverifiable_images_in_one_line_and_copies_nothing_of_t
     assert done.returncode == 0, done.stderr
     cases["failed check"] = (failed, "check results say failed: tensorflow smoke test", valid)
 
+    none = tmp_path / "none.yaml"
+    none.write_text("waivers: []\n")
+    gate = (
+        "vulnerabilities: gate HIGH FAILED: 1 unwaived finding(s) at or above HIGH, e.g. TFCI-TEST-2026-0001"
+    )
+    cases["no waiver"] = (
+        published.repository,
+        f"{gate} HIGH in openssl {openssl_version(published)} (as of",
+        none,
+    )
     expired = waivers(tmp_path / "expired.yaml", TODAY - datetime.timedelta(days=1))
     cases["expired waiver"] = (
         published.repository,
@@ -747,12 +758,12 @@ def test_registry_killed_mid_push_fails_cleanly_and_a_rerun_completes(
     tag = specs.cpu_spec().tag
     args = (
         "build", *specs.CPU_CLI_ARGS, "--ca-cert", str(infra.ca_bundle), "--skip-service-checks",
-        "--publish", repository, "--plain-http", registry.address, "--report-dir", str(tmp_path / "report"),
+        "--publish", repository, "--plain-http", registry.address,
     )  # fmt: skip
     stop = threading.Event()
     killed = registry.kill_when_uploading(32 << 20, stop)
     try:
-        done = cli(*args)
+        done = cli(*args, "--report-dir", str(tmp_path / "report"))
     finally:
         stop.set()
     assert killed, "the push finished before the registry could be killed mid-upload"
@@ -767,7 +778,7 @@ def test_registry_killed_mid_push_fails_cleanly_and_a_rerun_completes(
     registry.start()  # same storage: whatever was half-uploaded is still there
     with Registries(plain_http=frozenset({registry.address})) as client:
         assert client.digest(parse_reference(f"{repository}:{tag}")) is None, "a tag moved"
-        rerun = cli(*args)
+        rerun = cli(*args)  # no report this time: the push is the point (and syft costs ~30 s)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         assert client.digest(parse_reference(f"{repository}:{tag}")) is not None
 

@@ -168,7 +168,9 @@ def test_build_and_test_write_reports_with_sizes_layers_versions_and_sbom(
     assert found["TFCI-TEST-2026-0001"]["version"] == sources["openssl"]
     assert found["TFCI-TEST-2026-0101"]["version"] == pip["jinja2"]
     assert checks["vulnerabilities"]["status"] == "not-checked"
-    assert "1 high, 1 medium, 1 unknown" in (out / "index.md").read_text()
+    assert (
+        "| 1 high, 1 medium, 1 unknown; top: TFCI-TEST-2026-0001 openssl, " in (out / "index.md").read_text()
+    )
 
     assert summary.read_text().startswith("# Built images")
 

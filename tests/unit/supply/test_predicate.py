@@ -34,7 +34,10 @@ def test_each_check_its_status_and_seconds_the_commit_and_the_table_row(tmp_path
     }
     assert predicate["row"]["tag"] == report_samples.TAG
     assert predicate["row"]["TensorFlow"] == "2.15.0"
-    assert predicate["row"]["vulnerabilities"] == "1 high, 1 medium, 1 unknown; gate HIGH passed"
+    assert predicate["row"]["vulnerabilities"] == (
+        "1 high, 1 medium, 1 unknown; gate HIGH passed; top: TFCI-TEST-2026-0001 openssl (waived), "
+        "TFCI-TEST-2026-0101 jinja2, TFCI-TEST-2026-0002 zlib"
+    )
     assert predicate["vulnerabilities"]["gate"] == "HIGH"
     require_passed(json.loads(json.dumps(predicate)))  # a "not checked" check is no failure
 

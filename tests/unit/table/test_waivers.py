@@ -80,6 +80,10 @@ def test_a_good_file(tmp_path: Path) -> None:
         ),
         ("waivers:\n  - id: X\n    id: Y\n", "duplicate key 'id'"),
         ("waivers: [\n", "invalid YAML"),
+        (
+            "waivers:\n  - {id: X, package: p, reason: r, expires: 2027-02-30}\n",
+            "invalid YAML: day is out of range for month (a date must be a real day, YYYY-MM-DD)",
+        ),
     ],
 )
 def test_a_malformed_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
