@@ -300,7 +300,7 @@ def test_promote_results_copies_the_tested_digest_with_separate_credentials(
     release = f"{infra.release.address}/tfci-e2e/release-{secrets.token_hex(4)}"
     staging_log, release_log = size(infra.staging.token_log), size(infra.release.token_log)
     journal = tmp_path / "journal.json"
-    valid = waivers(tmp_path / "waivers.yaml", TODAY)  # the last day a waiver applies: still valid
+    valid = waivers(tmp_path / "waivers.yaml", TODAY + datetime.timedelta(days=30))
     args = (
         "promote", "--results", str(published.report_dir / "index.json"),
         *_promote_args(infra, keys, release, journal, valid),
