@@ -14,7 +14,7 @@ import sys
 
 from ci.cli import flags
 from ci.model.errors import UserError
-from ci.pipeline.preflight import BuildInputs, PreflightFailed, make_plan
+from ci.pipeline.preflight import BuildInputs, PreflightFailed, VulnInputs, make_plan
 from ci.pipeline.retest import TestInputs, retest
 from ci.pipeline.run import execute
 
@@ -39,6 +39,7 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     )
     flags.add_build_options(parser)
     flags.add_run_flags(parser)
+    flags.add_vuln_flags(parser)
     flags.add_cache_flags(parser)
 
 
@@ -64,6 +65,7 @@ def run_build(args: argparse.Namespace) -> int:
         cache_from=tuple(args.cache_from),
         engine=args.engine,
         verbose=args.log,
+        vuln=_vuln(args),
     )
     try:
         plan = make_plan(inputs)
@@ -80,6 +82,11 @@ def configure_test(parser: argparse.ArgumentParser) -> None:
     flags.add_selectors(parser, with_all=False)
     flags.add_build_options(parser)
     flags.add_run_flags(parser)
+    flags.add_vuln_flags(parser)
+
+
+def _vuln(args: argparse.Namespace) -> VulnInputs:
+    return VulnInputs(gate=flags.vuln_gate(args), waivers=args.waivers, database=args.vuln_db)
 
 
 def run_test(args: argparse.Namespace) -> int:
@@ -92,5 +99,6 @@ def run_test(args: argparse.Namespace) -> int:
             report_dir=args.report_dir,
             engine=args.engine,
             verbose=args.log,
+            vuln=_vuln(args),
         )
     )

@@ -25,6 +25,7 @@ from ci.cli import index as cli_report
 from ci.cli import lock as cli_lock
 from ci.cli import plan as cli_plan
 from ci.cli import promote as cli_release
+from ci.cli import sign as cli_sign
 from ci.cli import signals
 from ci.cli import verify as cli_verify
 from ci.model.errors import UserError
@@ -81,6 +82,12 @@ COMMANDS: tuple[Command, ...] = (
         "merge the report index.json of several runs (e.g. one per CI job) into one table of images",
         cli_report.configure_index,
         cli_report.run_index,
+    ),
+    Command(
+        "sign",
+        "sign the tested, pushed images of a build by digest and attest their SBOM and check results",
+        cli_sign.configure_sign,
+        cli_sign.run_sign,
     ),
     Command(
         "promote",

@@ -19,9 +19,11 @@ from ci.build.python import refuse_if_unbuildable
 from ci.engine.remote import RemoteSession, from_flags
 from ci.model.errors import UserError
 from ci.model.outputs import check_output_dir, check_output_file
-from ci.model.paths import CONTEXT_DIR
+from ci.model.paths import CONTEXT_DIR, DEFAULT_WAIVERS
 from ci.model.refs import parse_repository
 from ci.model.spec import ImageSpec
+from ci.model.vulns import Severity
+from ci.pipeline.evidence import EvidenceSettings, settings
 from ci.registry.bases import check_bases, parse_mirrors
 from ci.registry.skopeo import Credentials, Registries, RegistryError, Transport
 from ci.report.files import step_summary
@@ -49,6 +51,27 @@ class PreflightFailed(Exception):
 
 
 @dataclass(frozen=True)
+class VulnInputs:
+    """--vuln-gate, --waivers, --vuln-db (build and test)."""
+
+    gate: Severity | None = None
+    waivers: Path = DEFAULT_WAIVERS
+    database: Path | None = None
+
+
+def evidence_settings(report_dir: Path | None, vuln: VulnInputs) -> EvidenceSettings | None:
+    """With --report-dir: syft, osv-scanner and the waivers, checked now. The gate needs the report
+    (the SBOM and findings it judges are written there, and signed later)."""
+    if report_dir is None:
+        if vuln.gate is not None:
+            raise UserError(
+                "--vuln-gate needs --report-dir DIR (the SBOM and the findings it gates on go there)"
+            )
+        return None
+    return settings(vuln.gate, vuln.waivers, vuln.database)
+
+
+@dataclass(frozen=True)
 class BuildInputs:
     """What the `build` command was asked, parsed from its flags but not yet checked."""
 
@@ -68,6 +91,7 @@ class BuildInputs:
     engine: str | None = None
     verbose: bool = False
     context_dir: Path = CONTEXT_DIR
+    vuln: VulnInputs = field(default_factory=VulnInputs)
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,7 @@ class BuildPlan:
     remote: RemoteSession
     verbose: bool
     context_dir: Path
+    evidence: EvidenceSettings | None = None  # with --report-dir: SBOM and vulnerability scan
 
 
 def publish_target(text: str, credentials: Credentials | None) -> Publish:
@@ -160,6 +185,7 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         check_report_dir(inputs.report_dir)
         step_summary()  # $GITHUB_STEP_SUMMARY, written with the reports
     parse_mirrors(list(inputs.base_mirrors))  # a bad value is bad input even when no base is locked
+    evidence = evidence_settings(inputs.report_dir, inputs.vuln)
     specs = select.selected_specs(inputs.selection, explicit=True)
     for spec in specs:  # a refused spec or an unverifiable installer: seconds, not an hour
         refuse_if_unbuildable(spec, inputs.options)
@@ -195,4 +221,5 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         remote=remote,
         verbose=inputs.verbose,
         context_dir=inputs.context_dir,
+        evidence=evidence,
     )

@@ -7,7 +7,7 @@ and it is checked as that (a mismatch with the selectors given is a warning, the
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci import select
@@ -16,7 +16,7 @@ from ci.engine.remote import from_flags
 from ci.model import refs
 from ci.model.spec import ImageSpec
 from ci.model.tags import OCI
-from ci.pipeline.preflight import check_report_dir
+from ci.pipeline.preflight import VulnInputs, check_report_dir, evidence_settings
 from ci.pipeline.run import exit_code, retest_image, summary, write_reports
 
 
@@ -33,6 +33,7 @@ class TestInputs:
     report_dir: Path | None = None
     engine: str | None = None
     verbose: bool = False
+    vuln: VulnInputs = field(default_factory=VulnInputs)
 
 
 def spec_from_labels(selection: select.Selection, image: str, labels: dict[str, str]) -> ImageSpec:
@@ -47,6 +48,7 @@ def retest(inputs: TestInputs) -> int:
     refs.parse(inputs.image, what="IMAGE_REF", hub=True)  # credentials, a URL, spaces: exit 2, hidden
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
+    evidence = evidence_settings(inputs.report_dir, inputs.vuln)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
     selected = select.selected_specs(inputs.selection)[0] if inputs.selection.request is not None else None
     remote = from_flags(engine=inputs.engine)
@@ -72,7 +74,7 @@ def retest(inputs: TestInputs) -> int:
             inputs.options,
             service_checks=inputs.service_checks,
             name=inputs.image,
-            report_facts=inputs.report_dir is not None,
+            evidence=evidence,
         )
         print(summary([report]))
         write_reports(inputs.report_dir, [report])

@@ -24,6 +24,7 @@ from ci.build.steps import build_in_steps
 from ci.model.errors import UserError
 from ci.model.paths import CONTEXT_DIR
 from ci.model.spec import ImageSpec
+from ci.pipeline.evidence import EvidenceSettings, sbom_maker, scan_image, source_commit
 from ci.pipeline.preflight import BuildPlan, Publish
 from ci.probe.checks import run_checks
 from ci.probe.facts import add_facts
@@ -87,11 +88,12 @@ async def build_and_check(
     export: Path | None = None,
     publish: Publish | None = None,
     context_dir: Path = CONTEXT_DIR,
-    report_facts: bool = False,
+    evidence: EvidenceSettings | None = None,
 ) -> CheckReport:
     """Build one image, check it, then export/publish it only when every check passed. Never raises.
 
-    report_facts: collect the image's facts for --report-dir (ci.probe.facts) after everything else.
+    evidence (--report-dir): collect the image's facts (ci.probe.facts), its SBOM and its
+    vulnerability scan before publishing, so that --vuln-gate can stop the push.
     """
     from dagger import ExecError, QueryError
 
@@ -123,11 +125,14 @@ async def build_and_check(
             report.add(passed("export", f"OCI tarball {written}"))
         else:
             report.add(failed("export", f"not written to {export}: the image failed its checks"))
+    if evidence is not None:
+        exported = export if export is not None and export.is_file() and report.ok else None
+        repository = publish.repository if publish is not None else None
+        sbom = sbom_maker(evidence, spec, repository, report)
+        await add_facts(image, spec, report, steps=steps, tarball=exported, sbom=sbom)
+        await scan_image(report, evidence)
     if publish is not None:
         await publish_image(image, spec, publish, report)
-    if report_facts:
-        exported = export if export is not None and export.is_file() and report.ok else None
-        await add_facts(image, spec, report, steps=steps, tarball=exported)
     return report
 
 
@@ -171,7 +176,7 @@ async def build_many(plan: BuildPlan, *, progress: bool = True) -> list[CheckRep
                     export=plan.exports[index],
                     publish=plan.publish,
                     context_dir=plan.context_dir,
-                    report_facts=plan.report_dir is not None,
+                    evidence=plan.evidence,
                 )
             except Exception as exc:  # one image's surprise must not cancel the others
                 report = CheckReport(spec.tag, tags=spec.all_tags)
@@ -194,13 +199,14 @@ async def retest_image(
     *,
     service_checks: bool = True,
     name: str | None = None,
-    report_facts: bool = False,
+    evidence: EvidenceSettings | None = None,
 ) -> CheckReport:
     """Re-run every check against an already built (or published) image."""
     report = CheckReport(name or spec.tag, tags=spec.all_tags)
     await check_image(image, spec, options, report, service_checks=service_checks)
-    if report_facts:
-        await add_facts(image, spec, report)
+    if evidence is not None:
+        await add_facts(image, spec, report, sbom=sbom_maker(evidence, spec, None, report))
+        await scan_image(report, evidence)
     return report
 
 
@@ -252,4 +258,4 @@ def write_reports(directory: Path | None, reports: Sequence[CheckReport]) -> Non
         return
     from ci.report.files import write_run
 
-    print(f"reports: {write_run(directory, reports)}")
+    print(f"reports: {write_run(directory, reports, source_commit())}")

@@ -271,3 +271,21 @@ class Registries:
                 f"copy {source} -> {target}: the target now has {stored}, not {source.digest}"
             )
         return stored
+
+    # ------------------------------------------------------------------ for other registry clients
+
+    def auth_file(self, registry: str) -> Path | None:
+        """The auth file (Docker config format) used for `registry`: its login's, else --authfile.
+
+        cosign reads the same file (ci/supply/cosign.py), so both clients send a registry only
+        its own credential.
+        """
+        return self._logins.get(registry) or self._authfile
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The PEM bundle trusted for TLS registries (--registry-ca-cert), inside the private dir."""
+        return self._certs / "ca.crt" if self._certs is not None else None
+
+    def is_plain_http(self, registry: str) -> bool:
+        return refs.plain_http(registry, self._plain_http)

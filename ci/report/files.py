@@ -9,7 +9,8 @@ Layout under `--report-dir DIR`:
     DIR/<tag>/report.json     everything: tags, digest, sizes, layers, build steps, checks,
                               versions, packages
     DIR/<tag>/report.md       the same for people
-    DIR/<tag>/sbom.cdx.json   CycloneDX SBOM (ci.report.sbom)
+    DIR/<tag>/sbom.cdx.json   the image's CycloneDX SBOM as syft wrote it (ci.supply.sbom); the
+                              report's package sections are read from it (ci.report.sbom)
 
 index.json's schema, writer and reader are ci.report.results.
 
@@ -39,6 +40,7 @@ from ci.report.results import (
     index_json,
     read_indexes,
     summary_json,
+    vulnerability_summary,
 )
 
 INDEX_MD = "index.md"
@@ -79,23 +81,19 @@ def report_json(report: CheckReport) -> JsonDict:
         ],
         pieces=list(facts.pieces),
         packages={
-            source: [
+            kind: [
                 {
                     k: v
-                    for k, v in (
-                        ("name", p.name),
-                        ("version", p.version),
-                        ("arch", p.arch),
-                        ("channel", p.channel),
-                        ("build", p.build),
-                    )
+                    for k, v in (("name", p.name), ("version", p.version), ("arch", p.arch))
                     if v is not None
                 }
-                for p in facts.packages_from(source)
+                | {"licenses": list(p.licenses)}
+                for p in facts.packages_of(kind)
             ]
-            for source in PACKAGE_TITLES
-            if facts.packages_from(source)
+            for kind in PACKAGE_TITLES
+            if facts.packages_of(kind)
         },
+        vulnerabilities=vulnerability_summary(facts.vulnerabilities),
         notes=list(facts.notes),
     )
     return data
@@ -104,10 +102,9 @@ def report_json(report: CheckReport) -> JsonDict:
 # --------------------------------------------------------------------------- files
 
 
-def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
-    """Write every image's files and the index; append to the GitHub step summary when set."""
-    from ci.report.sbom import sbom_json
-
+def write_run(directory: Path, reports: Sequence[CheckReport], commit: str | None = None) -> Path:
+    """Write every image's files and the index (`commit`: the source commit built); append to the
+    GitHub step summary when set."""
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
     for report in reports:
@@ -116,11 +113,12 @@ def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
         image_dir.mkdir(parents=True, exist_ok=True)
         (image_dir / REPORT_JSON).write_text(json.dumps(report_json(report), indent=2) + "\n")
         (image_dir / REPORT_MD).write_text(image_markdown(report))
-        sbom = report.facts is not None
-        if report.facts is not None:
-            (image_dir / SBOM_JSON).write_text(sbom_json(report, report.facts) + "\n")
-        files = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
-        entries.append(index_entry(report, {**files, "sbom": f"{name}/{SBOM_JSON}" if sbom else None}))
+        sbom = report.facts.sbom if report.facts is not None else None
+        if sbom is not None:
+            (image_dir / SBOM_JSON).write_text(sbom)
+        files: dict[str, str | None] = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
+        files["sbom"] = f"{name}/{SBOM_JSON}" if sbom is not None else None
+        entries.append(index_entry(report, files, commit))
     index = directory / INDEX_JSON
     index.write_text(json.dumps(index_json(entries), indent=2) + "\n")
     (directory / INDEX_MD).write_text(index_markdown(entries))

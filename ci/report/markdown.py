@@ -8,11 +8,16 @@ unit-tested on hand-made reports.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
-from ci.report.model import PACKAGE_TITLES, CheckReport, ImageFacts
+from ci.model.vulns import SEVERITIES, count_text
+from ci.report.model import PACKAGE_TITLES, CheckReport, ImageFacts, Package, VulnScan
 from ci.report.results import JsonDict
+
+TOP_FINDINGS = 10  # findings listed in an image's report (all are in report.json)
+INDEX_FINDINGS = 3  # findings named in the run's table
 
 MARKS = {"pass": "✅ pass", "fail": "❌ FAIL", "not-checked": "⚪ not checked"}
 
@@ -105,9 +110,11 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
         ]
         lines += [f"| {name} | {cell(value)} |" for name, value in _version_rows(facts)]
         counts = ", ".join(
-            f"{len(facts.packages_from(s))} {s}" for s in PACKAGE_TITLES if facts.packages_from(s)
+            f"{len(facts.packages_of(kind))} {kind}" for kind in PACKAGE_TITLES if facts.packages_of(kind)
         )
-        lines.append(f"| packages | {counts or 'none listed'} |")
+        lines.append(f"| packages | {counts or 'none listed'} (SBOM) |")
+        if facts.vulnerabilities is not None:
+            lines.append(f"| vulnerabilities | {cell(facts.vulnerabilities.result.message())} |")
     took = ", ".join(f"{k} {v:.0f} s" for k, v in report.timings.items())
     if took:
         lines.append(f"| took | {took} |")
@@ -138,46 +145,113 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
             f"| {number} | {cell(layer.step or '?')} | {human_size(layer.size)} | "
             f"{human_size(layer.uncompressed_size)} | {cell(created)} |"
         )
+    if facts.vulnerabilities is not None:
+        lines += vulnerability_section(facts.vulnerabilities, h)
     if facts.notes:
         lines += ["", f"{h}# Notes", ""] + [f"- {cell(note)}" for note in facts.notes]
     if packages:
-        for source, title in PACKAGE_TITLES.items():
-            listed = facts.packages_from(source)
+        for kind, title in PACKAGE_TITLES.items():
+            listed = facts.packages_of(kind)
             if not listed:
                 continue
             lines += ["", f"{h}# {title}: {len(listed)}", "", "<details><summary>list</summary>", ""]
-            extra = "arch" if source == "dpkg" else "channel" if source == "conda" else None
-            header = "| package | version |" + (f" {extra} |" if extra else "")
-            lines += [header, "|---|---|" + ("---|" if extra else "")]
-            for p in listed:
-                row = f"| {cell(p.name)} | {cell(p.version)} |"
-                if extra:
-                    row += f" {cell((p.arch if source == 'dpkg' else p.channel) or '')} |"
-                lines.append(row)
+            lines += ["| package | version | arch | licences |", "|---|---|---|---|"]
+            lines += [
+                f"| {cell(p.name)} | {cell(p.version)} | {cell(p.arch or '')} | {licences(p)} |"
+                for p in listed
+            ]
             lines += ["", "</details>"]
     return "\n".join([*lines, ""])
 
 
+def licences(package: Package) -> str:
+    return cell(", ".join(package.licenses))
+
+
+def vulnerability_section(scan: VulnScan, h: str) -> list[str]:
+    """Counts by severity and the worst findings, each with its waiver state."""
+    result = scan.result
+    lines = [
+        "",
+        f"{h}# Vulnerabilities",
+        "",
+        f"{cell(result.message())}; {cell(scan.scanner)}, as of {result.today}.",
+    ]
+    counts = result.counts()
+    lines += ["", "| " + " | ".join(s.lower() for s in SEVERITIES) + " | waived |", "|" + "---:|" * 6]
+    lines.append("| " + " | ".join(str(counts[s]) for s in SEVERITIES) + f" | {result.waived} |")
+    if result.judged:
+        shown = result.judged[:TOP_FINDINGS]
+        lines += ["", f"Top {len(shown)} of {len(result.judged)}:", ""]
+        lines += [
+            "| severity | score | id | package | version | waiver | summary |",
+            "|---|---:|---|---|---|---|---|",
+        ]
+        for judged in shown:
+            f = judged.finding
+            score = "" if f.score is None else f"{f.score:.1f}"
+            lines.append(
+                f"| {f.severity.lower()} | {score} | {cell(f.id)} | {cell(f.ecosystem)}/{cell(f.package)} | "
+                f"{cell(f.version)} | {judged.state} | {cell(f.summary)} |"
+            )
+    return lines
+
+
 INDEX_COLUMNS = (
-    "| tag | result | image id | size | compressed | TensorFlow | Python | CUDA / cuDNN | report |",
-    "|---|---|---|---:|---:|---|---|---|---|",
+    "| tag | result | image id | size | compressed | TensorFlow | Python | CUDA / cuDNN | vulnerabilities "
+    "| report |",
+    "|---|---|---|---:|---:|---|---|---|---|---|",
 )
+
+
+def index_row(e: Mapping[str, Any]) -> dict[str, str]:
+    """One image's row of the run's table, from its index.json entry (also in the check-results
+    attestation, ci.supply.predicate)."""
+    v = e.get("versions") or {}
+    checks = e.get("checks") or []
+    failed = [c["name"] for c in checks if c["status"] == "fail"]
+    return {
+        "tag": e["tag"],
+        "result": "passed" if e["ok"] else f"FAILED: {', '.join(failed)}",
+        "image id": short_id(e["image_id"]) if e.get("image_id") else "-",
+        "size": human_size(e.get("uncompressed_size")),
+        "compressed": human_size(e.get("compressed_size")),
+        "TensorFlow": v.get("tensorflow", "-"),
+        "Python": v.get("python", "-"),
+        "CUDA / cuDNN": f"{v['cuda']} / {v.get('cudnn', '?')}" if "cuda" in v else "-",
+        "vulnerabilities": vulnerability_cell(e.get("vulnerabilities")),
+    }
+
+
+def vulnerability_cell(summary: object) -> str:
+    """index.json's vulnerability summary in a few words: counts, then the gate's verdict."""
+    if not isinstance(summary, dict):
+        return "not scanned"
+    counts = summary.get("counts")
+    found = counts if isinstance(counts, dict) else {}
+    text = count_text({s: int(found.get(s, 0)) for s in SEVERITIES})
+    if summary.get("gate"):
+        text += f"; gate {summary['gate']} {'passed' if summary.get('passed') else 'FAILED'}"
+    top = summary.get("top")
+    worst = [f for f in top if isinstance(f, dict)][:INDEX_FINDINGS] if isinstance(top, list) else []
+    if worst:
+        text += "; top: " + ", ".join(
+            f"{f.get('id')} {f.get('package')}"
+            + (f" ({f['waiver']})" if f.get("waiver") != "unwaived" else "")
+            for f in worst
+        )
+    return text
 
 
 def index_markdown(entries: Sequence[JsonDict], *, title: str = "Built images") -> str:
     """The seed guide's table of built images, from index.json entries (one run or several merged)."""
     lines = [f"# {title}", "", *INDEX_COLUMNS]
     for e in entries:
-        v = e.get("versions") or {}
-        cuda = f"{v['cuda']} / {v.get('cudnn', '?')}" if "cuda" in v else "-"
-        image_id = code(short_id(e["image_id"]) if e.get("image_id") else "-")
-        checks = e.get("checks") or []
-        failed = [c["name"] for c in checks if c["status"] == "fail"]
-        result = "passed" if e["ok"] else f"FAILED: {', '.join(failed)}"
+        row = index_row(e)
         report = f"[report]({link(e['markdown'])})" if e.get("markdown") else "-"
         lines.append(
-            f"| {code(e['tag'])} | {cell(result)} | {image_id} | {human_size(e.get('uncompressed_size'))} | "
-            f"{human_size(e.get('compressed_size'))} | {cell(v.get('tensorflow', '-'))} | "
-            f"{cell(v.get('python', '-'))} | {cell(cuda)} | {report} |"
+            f"| {code(row['tag'])} | {cell(row['result'])} | {code(row['image id'])} | {row['size']} | "
+            f"{row['compressed']} | {cell(row['TensorFlow'])} | {cell(row['Python'])} | "
+            f"{cell(row['CUDA / cuDNN'])} | {cell(row['vulnerabilities'])} | {report} |"
         )
     return "\n".join([*lines, ""])

@@ -10,6 +10,9 @@ written and validated here only.
          "pushed": {"repository": R, "tag": T, "digest": "sha256:..."} | null,
          "checks": [{"name", "status", "message", "seconds"}...],
          "image", "digest", "image_id", "compressed_size", "uncompressed_size", "versions",
+         "vulnerabilities": {"scanner", "gate", "passed", "today", "counts": {SEVERITY: n},
+                             "waived", "top": [finding...]} | null,
+         "commit": the source commit built | null,
          "report", "markdown", "sbom"   (paths relative to the index, or null)}]}
 """
 
@@ -24,12 +27,13 @@ from typing import Any
 from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.inputs import read_json, shown_as
-from ci.report.model import STATUSES, CheckReport, PushedImage
+from ci.report.model import STATUSES, CheckReport, PushedImage, VulnScan
 
 SCHEMA = 1
 INDEX_JSON = "index.json"
 FILE_KEYS = ("report", "markdown", "sbom")  # per-image files, relative to the index.json
 JsonDict = dict[str, Any]
+TOP_FINDINGS = 5  # findings named in index.json (report.json has them all)
 
 
 # --------------------------------------------------------------------------- writing
@@ -66,12 +70,43 @@ def summary_json(report: CheckReport) -> JsonDict:
         "compressed_size": facts.compressed_size if facts else None,
         "uncompressed_size": facts.uncompressed_size if facts else None,
         "versions": dict(facts.versions) if facts else {},
+        "vulnerabilities": vulnerability_summary(facts.vulnerabilities, TOP_FINDINGS) if facts else None,
     }
 
 
-def index_entry(report: CheckReport, files: dict[str, str | None]) -> JsonDict:
-    """summary_json plus the paths of the image's own files (FILE_KEYS), relative to the index."""
-    return {**summary_json(report), **{key: files.get(key) for key in FILE_KEYS}}
+def vulnerability_summary(scan: VulnScan | None, top: int | None = None) -> JsonDict | None:
+    """The scan as JSON: verdict, counts by severity and the findings (worst first, `top` of them)."""
+    if scan is None:
+        return None
+    result = scan.result
+    return {
+        "scanner": scan.scanner,
+        "gate": result.level,
+        "passed": result.passed,
+        "today": result.today.isoformat(),
+        "counts": result.counts(),
+        "waived": result.waived,
+        "top": [
+            {
+                "id": j.finding.id,
+                "aliases": list(j.finding.aliases),
+                "severity": j.finding.severity,
+                "score": j.finding.score,
+                "package": j.finding.package,
+                "version": j.finding.version,
+                "ecosystem": j.finding.ecosystem,
+                "waiver": j.state,
+                "summary": j.finding.summary,
+            }
+            for j in result.judged[:top]
+        ],
+    }
+
+
+def index_entry(report: CheckReport, files: dict[str, str | None], commit: str | None = None) -> JsonDict:
+    """summary_json plus the commit built and the paths of the image's own files (FILE_KEYS),
+    relative to the index."""
+    return {**summary_json(report), "commit": commit, **{key: files.get(key) for key in FILE_KEYS}}
 
 
 def index_json(entries: Iterable[JsonDict]) -> JsonDict:

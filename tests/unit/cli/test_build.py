@@ -120,3 +120,29 @@ def test_build_preflight_on_hostile_command_lines(data: st.DataObject, tmp_path:
     }
     argv = data.draw(hostile.command_lines("build", flags, paths=files, base=hostile.CPU_IMAGE))
     hostile.assert_contained(*hostile.run(argv), argv)
+
+
+def test_vulnerability_flags_are_checked_before_any_engine_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build = ("build", "--tf", "2.15.0", "--report-dir", str(tmp_path / "r"))
+    with pytest.raises(
+        UserError, match="--vuln-gate 'severe': expected one of CRITICAL, HIGH, MEDIUM, LOW or none"
+    ):
+        _run(*build, "--vuln-gate", "severe")
+    with pytest.raises(UserError, match="--vuln-gate needs --report-dir DIR"):
+        _run("build", "--tf", "2.15.0", "--vuln-gate", "HIGH")
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("waivers:\n  - {id: CVE-1, package: openssl, reason: r, expires: 2027-02-30}\n")
+    assert main.main([*build, "--waivers", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "waivers.yaml: " in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("TFCI_SYFT", str(tmp_path / "no-syft"))
+    assert main.main(list(build)) == 2
+    needed = "(syft, --report-dir (the image's SBOM))"
+    assert (
+        capsys.readouterr().err
+        == f"error: $TFCI_SYFT {tmp_path / 'no-syft'}: not an executable file {needed}\n"
+    )

@@ -14,6 +14,7 @@ from ci.model.errors import UserError
 from tests.unit import hostile
 
 TO = ("--to", "r.example/org/release")
+UNVERIFIED = ("--no-verify",)  # for the cases about other flags: verification is checked after them
 
 
 def _run(*argv: str) -> int:
@@ -28,7 +29,11 @@ def files(tmp_path: Path) -> dict[str, Path]:
     not_pem.write_bytes(b"\x30\x82\x01\x0a")
     binary = tmp_path / "password.bin"
     binary.write_bytes(b"\xff\xfe\xfd")
-    return {"not_pem": not_pem, "binary": binary, "dir": tmp_path}
+    pub = tmp_path / "cosign.pub"
+    pub.write_text("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n")
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers:\n  - {id: CVE-1, package: openssl, reason: r, expires: '2027-01-01'}\n")
+    return {"not_pem": not_pem, "binary": binary, "dir": tmp_path, "pub": pub, "waivers": waivers}
 
 
 @pytest.mark.parametrize(
@@ -40,7 +45,10 @@ def files(tmp_path: Path) -> dict[str, Path]:
         (("--from", "r.example/org/staging", "--to", "r.example//x"), "empty component"),
         (("--from", "r.example/org/staging:tag", *TO), "without :tag"),
         ((*TO,), "--from REGISTRY/REPO is required without --results"),
-        (("--from", "r.example/s", *TO, "--registry-ca-cert", "{not_pem}"), "not a PEM certificate bundle"),
+        (
+            ("--from", "r.example/s", *TO, *UNVERIFIED, "--registry-ca-cert", "{not_pem}"),
+            "not a PEM certificate",
+        ),
         (("--from", "r.example/s", *TO, "--to-user", "u", "--to-password-file", "{binary}"), "not UTF-8"),
         (("--from", "r.example/s", *TO, "--from-password-file", "{binary}"), "needs --from-user"),
         (("--from", "r.example/s", *TO, "--to-user", "u"), "set TO_REGISTRY_PASSWORD"),
@@ -49,6 +57,19 @@ def files(tmp_path: Path) -> dict[str, Path]:
         (("--results", "{dir}/none.json", *TO), "no such file"),
         (("--results", "{dir}/none.json", "--tf", "2.15.0", *TO), "no selectors"),
         (("--from", "r.example/s", *TO, "--plain-http", "host:port"), "not a number"),
+        (("--from", "r.example/s", *TO), "promote verifies each image before copying it: give --verify-key"),
+        (("--from", "r.example/s", *TO, "--verify-key", "{dir}/none.pub"), "no such file"),
+        (("--from", "r.example/s", *TO, "--certificate-identity", "x"), "needs both --certificate-identity"),
+        (("--from", "r.example/s", *TO, "--verify-key", "{pub}", "--certificate-identity", "x"), "not both"),
+        (("--from", "r.example/s", *TO, "--no-verify", "--verify-key", "{pub}"), "give it alone"),
+        (
+            ("--from", "r.example/s", *TO, "--verify-key", "{pub}", "--vuln-gate", "severe"),
+            "--vuln-gate 'severe': expected one of CRITICAL, HIGH, MEDIUM, LOW or none",
+        ),
+        (
+            ("--from", "r.example/s", *TO, "--verify-key", "{pub}", "--waivers", "{waivers}"),
+            r"waivers.yaml: waivers\[0\]: field 'expires': expected a date like 2027-03-31 \(unquoted",
+        ),
     ],
 )
 def test_bad_promote_input_is_a_user_error(

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from ci.model.errors import UserError
-from ci.model.refs import parse, parse_repository
+from ci.model.refs import Reference, parse, parse_repository
 from ci.model.spec import ImageSpec
+from ci.registry import release
 from ci.registry.release import (
     Entry,
     Journal,
@@ -22,10 +26,12 @@ from ci.registry.release import (
     plan_from_tags,
     promote,
     run_promote,
+    verify_sources,
 )
-from ci.registry.skopeo import Credentials, RegistryError
+from ci.registry.skopeo import Credentials, Registries, RegistryError
 from ci.report.model import PushedImage
 from ci.report.results import RunResult
+from ci.supply.policy import Gatekeeper, Refused
 from tests.unit.registry.conftest import FakeRegistries, as_registries, as_transport
 
 A = "sha256:" + "a" * 64
@@ -257,3 +263,115 @@ def test_run_promote_failing_is_exit_1_and_one_line(
         "(nothing written)\n"
     )
     assert not (tmp_path / "j.json").exists()
+
+
+class FakeGatekeeper:
+    """Stands in for ci.supply.policy.Gatekeeper (cosign and the scanner are tests/e2e): refuses the
+    digests in `refuse`, and says the evidence is already at the targets in `present`."""
+
+    def __init__(
+        self, refuse: dict[str, str] | None = None, present: Iterable[str] = (), broken: bool = False
+    ) -> None:
+        self.refuse = refuse or {}
+        self.present = set(present)
+        self.broken = broken
+        self.carried: list[tuple[str, str]] = []
+
+    def check(self, source: Reference) -> str:
+        assert source.digest is not None
+        if source.digest in self.refuse:
+            raise Refused(self.refuse[source.digest])
+        return "signature, SBOM and check-results attestations verified"
+
+    def carry(self, source: Reference, target: Reference) -> bool:
+        if self.broken:
+            raise RegistryError(f"copy the evidence to {target}: cosign exit 1")
+        if str(target) in self.present:
+            return False
+        self.carried.append((str(source), str(target)))
+        return True
+
+
+def _gatekeeper(fake: FakeGatekeeper) -> Gatekeeper:
+    return cast(Gatekeeper, fake)
+
+
+def test_sources_are_verified_before_anything_is_written_and_refusals_journaled(tmp_path: Path) -> None:
+    gatekeeper = FakeGatekeeper(refuse={B: "check results say failed: tensorflow smoke test"})
+    journal, lines = _journal(tmp_path / "j.json")
+    verified = verify_sources(_gatekeeper(gatekeeper), _plans(), journal, lines.append)
+    assert [p.image for p in verified] == ["t1"]
+    assert lines == [
+        f"verified      staging.example/tf@{A}: signature, SBOM and check-results attestations verified",
+        f"refused       release.example/tf:t2 @ {B}: check results say failed: tensorflow smoke test",
+    ]
+    assert [(e.image, e.outcome) for e in journal.entries] == [("t2", "refused")]
+    assert not journal.complete
+    assert journal.summary() == "0 moved, 0 already there, 0 failed, 0 not attempted, 1 refused"
+
+
+def test_the_evidence_follows_the_primary_tag_before_the_aliases() -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A, "staging.example/tf:t2": B})
+    gatekeeper = FakeGatekeeper(present={f"release.example/tf@{B}"})
+    journal, _ = _journal()
+    promote(as_registries(fake), _plans(), journal, dry_run=False, gatekeeper=_gatekeeper(gatekeeper))
+    evidence = "(signature, SBOM and check-results attestations)"
+    assert [(e.target, e.outcome) for e in journal.entries] == [
+        ("release.example/tf:t1", "moved"),
+        (f"release.example/tf {evidence}", "moved"),
+        ("release.example/tf:latest", "moved"),
+        ("release.example/tf:t2", "moved"),
+        (f"release.example/tf {evidence}", "already there"),
+    ]
+    assert gatekeeper.carried == [(f"staging.example/tf@{A}", f"release.example/tf@{A}")]
+    dry, _ = _journal()
+    promote(
+        as_registries(FakeRegistries()), _plans()[:1], dry, dry_run=True, gatekeeper=_gatekeeper(gatekeeper)
+    )
+    assert [e.outcome for e in dry.entries] == ["would move"] * 3
+
+
+def test_evidence_that_cannot_be_copied_stops_the_aliases() -> None:
+    fake = FakeRegistries()
+    journal, _ = _journal()
+    with pytest.raises(RegistryError, match="copy the evidence"):
+        promote(
+            as_registries(fake),
+            _plans(),
+            journal,
+            dry_run=False,
+            gatekeeper=_gatekeeper(FakeGatekeeper(broken=True)),
+        )
+    assert [(e.target, e.outcome) for e in journal.entries] == [
+        ("release.example/tf:t1", "moved"),
+        ("release.example/tf:t1", "failed"),
+        ("release.example/tf:latest", "not attempted"),
+        ("release.example/tf:t2", "not attempted"),
+    ]
+
+
+def test_run_promote_with_a_refused_image_copies_the_rest_and_exits_1_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeRegistries({"staging.example/tf:t1": A, "staging.example/tf:t2": B})
+    gatekeeper = FakeGatekeeper(refuse={B: "no signatures found (cosign exit 10)"})
+
+    @contextmanager
+    def keeper(request: PromoteRequest, registries: Registries) -> Iterator[Gatekeeper]:
+        yield _gatekeeper(gatekeeper)
+
+    monkeypatch.setattr(release, "_gatekeeper", keeper)
+    out: list[str] = []
+    request = _request(fake, tmp_path / "j.json", _result("t1", A), _result("t2", B))
+    assert run_promote(request, warn=out.append, echo=out.append) == 1
+    assert fake.copies == [(f"staging.example/tf@{A}", "release.example/tf:t1")]  # nothing of t2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: promote: 1 image(s) refused, nothing of them copied (2 moved, 0 already there, 0 failed, "
+        f"0 not attempted, 1 refused; journal: {tmp_path / 'j.json'})\n"
+    )
+    assert [e["outcome"] for e in json.loads((tmp_path / "j.json").read_text())["entries"]] == [
+        "refused",
+        "moved",
+        "moved",
+    ]

@@ -38,12 +38,39 @@ def test_markdown_shows_sizes_checks_steps_layers_and_packages() -> None:
         "| 2 | os_packages | 400.0 kB | 1.2 MB | mount / from exec bash -euo pipefail -c apt-get \\| x |"
         in text
     )
-    assert "## Debian packages (dpkg): 2" in text
-    assert "| curl | 7.88.1-10+deb12u5 | amd64 |" in text
+    assert "| packages | 3 deb, 2 pypi, 1 npm, 1 other (SBOM) |" in text
+    assert "## Debian packages: 3" in text
+    assert (
+        "| openssl | 3.0.22-1~deb12u2 | amd64 | Apache-2.0, GPL-1.0-only, GPL-1.0-or-later, Artistic |"
+        in text
+    )
+    assert "## npm packages: 1" in text
     assert "CUDA" not in text  # a CPU image has no CUDA piece
     short = image_markdown(report_samples.report(), packages=False, level=2)
     assert short.startswith("## ")
-    assert "| curl |" not in short
+    assert "| openssl |" not in short
+    assert "### Vulnerabilities" in short  # the step summary keeps the findings
+
+
+def test_markdown_shows_vulnerability_counts_and_top_findings() -> None:
+    text = image_markdown(report_samples.report())
+    assert "| vulnerabilities | gate HIGH passed: 1 high, 1 medium, 1 unknown, 1 waived |" in text
+    section = text[text.index("## Vulnerabilities") :]
+    assert "| critical | high | medium | low | unknown | waived |" in section
+    assert "| 0 | 1 | 1 | 0 | 1 | 1 |" in section
+    rows = [line for line in section.splitlines() if line.startswith("| high") or line.startswith("| medium")]
+    assert rows[0] == (
+        "| high | 7.5 | TFCI-TEST-2026-0001 | Debian:12/openssl | 3.0.22-1~deb12u2 | waived "
+        "| TEST DATA \\| high |"
+    )
+    assert rows[1].startswith("| medium |  | TFCI-TEST-2026-0101 | PyPI/jinja2 | 3.1.6 | unwaived |")
+    rep = report_samples.report()
+    assert rep.facts is not None
+    rep.facts.vulnerabilities = report_samples.scan(waived=False)
+    failing = image_markdown(rep)
+    assert (
+        "gate HIGH FAILED: 1 unwaived finding(s) at or above HIGH, e.g. TFCI-TEST-2026-0001 HIGH" in failing
+    )
 
 
 def test_gpu_markdown_has_cuda_rows() -> None:
@@ -75,6 +102,7 @@ def test_index_rows_show_gpu_versions_and_a_dash_for_what_is_unknown() -> None:
         "uncompressed_size": 9_000_000_000,
         "compressed_size": None,
         "versions": {"tensorflow": "2.15.1", "python": "3.11.2", "cuda": "12.2.140", "cudnn": "8.9.4.25"},
+        "vulnerabilities": {"gate": "HIGH", "passed": True, "counts": {"HIGH": 1, "UNKNOWN": 2}},
         "markdown": "t-gpu/report.md",
     }
     bare = {"tag": "t-none", "ok": False, "checks": [{"name": "build", "status": "fail"}]}
@@ -84,9 +112,9 @@ def test_index_rows_show_gpu_versions_and_a_dash_for_what_is_unknown() -> None:
     assert lines[2:4] == list(INDEX_COLUMNS)
     assert lines[4] == (
         "| `t-gpu` | passed | `cccccccccccc` | 9.00 GB | ? | 2.15.1 | 3.11.2 | 12.2.140 / 8.9.4.25 | "
-        "[report](t-gpu/report.md) |"
+        "1 high, 2 unknown; gate HIGH passed | [report](t-gpu/report.md) |"
     )
-    assert lines[5] == "| `t-none` | FAILED: build | `-` | ? | ? | - | - | - | - |"
+    assert lines[5] == "| `t-none` | FAILED: build | `-` | ? | ? | - | - | - | not scanned | - |"
 
 
 HOSTILE = "x`|\n# injected heading\n| a | b |<script>"

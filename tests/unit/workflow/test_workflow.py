@@ -61,12 +61,63 @@ def _expand(line: str, matrix_args: str) -> list[str]:
         '"$RELEASE"', "ghcr.io/o/tensorflow"
     )
     line = line.replace('"$LAYER_CACHE"', "ghcr.io/o/tensorflow-cache")
+    line = line.replace('"$VULN_GATE"', _flow()["env"]["VULN_GATE"])
+    line = line.replace('"$SIGNER"', "https://github.com/o/r/.github/workflows/images.yml@refs/heads/main")
+    line = line.replace('"$OIDC_ISSUER"', _flow()["env"]["OIDC_ISSUER"])
     return shlex.split(line)
 
 
-def test_workflow_has_plan_build_publish_index_and_promote() -> None:
+def test_workflow_has_plan_build_publish_sign_index_and_promote() -> None:
     commands = [_expand(line, "")[0] for line in _cli_lines()]
-    assert {"plan", "matrix", "build", "index", "promote"} <= set(commands)
+    assert {"plan", "matrix", "build", "sign", "index", "promote"} <= set(commands)
+
+
+def test_only_the_sign_job_may_ask_for_an_oidc_token() -> None:
+    """Keyless signing needs `id-token: write`; no other job (the build runs third-party steps)."""
+    flow = _flow()
+    assert "id-token" not in flow["permissions"]
+    holders = [name for name, job in flow["jobs"].items() if "id-token" in job.get("permissions", {})]
+    assert holders == ["sign"]
+    assert flow["jobs"]["sign"]["permissions"]["id-token"] == "write"
+    assert "github.event.repository.default_branch" in flow["jobs"]["sign"]["if"]
+    (sign,) = [line for line in _cli_lines() if line.startswith("sign")]
+    assert "--keyless" in sign
+
+
+def test_promote_verifies_the_sign_jobs_identity_and_gates_like_the_build() -> None:
+    flow = _flow()
+    assert "sign" in flow["jobs"]["promote"]["needs"]
+    assert flow["env"]["SIGNER"] == (
+        "https://github.com/${{ github.repository }}/.github/workflows/images.yml@${{ github.ref }}"
+    )
+    assert WORKFLOW.name in flow["env"]["SIGNER"]
+    assert flow["env"]["OIDC_ISSUER"] == "https://token.actions.githubusercontent.com"
+    (promote,) = [line for line in _cli_lines() if line.startswith("promote")]
+    args = main.build_parser().parse_args(_expand(promote, ""))
+    assert (args.certificate_identity, args.certificate_oidc_issuer) == (
+        "https://github.com/o/r/.github/workflows/images.yml@refs/heads/main",
+        "https://token.actions.githubusercontent.com",
+    )
+    assert args.verify_key is None
+    assert not args.no_verify
+    builds = [
+        main.build_parser().parse_args(_expand(line, "--tf 2.15.0"))
+        for line in _cli_lines()
+        if line.startswith("build")
+    ]
+    assert all(b.vuln_gate == args.vuln_gate == flow["env"]["VULN_GATE"] for b in builds)
+
+
+def test_the_go_tools_come_from_tools_sh_pins_only() -> None:
+    """syft, osv-scanner and cosign are built by tests/infra/tools.sh (one place for their versions)."""
+    needs = {"build": {"syft", "osv-scanner"}, "sign": {"cosign"}, "promote": {"cosign", "osv-scanner"}}
+    for job, tools in needs.items():
+        installs = [s["run"] for s in _steps(job) if "tools.sh install" in str(s.get("run", ""))]
+        assert len(installs) == 1, job
+        assert set(installs[0].split("tools.sh install")[1].split("\n")[0].split()) == tools
+        assert "tools.sh env" in installs[0]
+    assert "syft@" not in WORKFLOW.read_text()
+    assert "cosign-installer" not in WORKFLOW.read_text()
 
 
 @pytest.mark.parametrize("line", _cli_lines())

@@ -1,0 +1,50 @@
+"""The SBOM's root component names the image by digest (purl and hash); syft writes the rest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from ci.supply.sbom import SbomError, generate, pin_root, root_digest
+from tests.unit.report_samples import SBOM
+
+DIGEST = "sha256:" + "2" * 64
+
+
+def test_the_root_gets_the_digest_and_keeps_syfts_name_and_version() -> None:
+    bom = json.loads(SBOM.read_text())
+    assert root_digest(bom) is None
+    pin_root(
+        bom,
+        name="tensorflow-staging",
+        tag="2.15.0-t",
+        digest=DIGEST,
+        repository="ghcr.io/o/tensorflow-staging",
+    )
+    root = bom["metadata"]["component"]
+    assert (root["type"], root["name"], root["version"]) == (
+        "container",
+        "tensorflow",
+        "2.15.0-python3.11-cpu-debian12",
+    )
+    assert root["purl"] == (
+        f"pkg:oci/tensorflow-staging@sha256:{'2' * 64}"
+        "?repository_url=ghcr.io/o/tensorflow-staging&tag=2.15.0-t"
+    )
+    assert root["hashes"] == [{"alg": "SHA-256", "content": "2" * 64}]
+    assert root_digest(bom) == DIGEST
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(bom)) is None
+    unpublished: dict[str, object] = {}
+    pin_root(unpublished, name="tensorflow", tag="t", digest=DIGEST, repository=None)
+    assert "repository_url" not in json.dumps(unpublished)
+    with pytest.raises(SbomError, match="not an image digest"):
+        pin_root({}, name="x", tag="t", digest="latest", repository=None)
+
+
+def test_a_syft_that_cannot_run_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SbomError, match="cannot run"):
+        generate(tmp_path / "no-syft", tmp_path / "image.tar", name="n", tag="t", digest=DIGEST)
