@@ -12,11 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci.build.commit import commit_of
 from ci.build.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.inputs import read_password_file
 from ci.model.paths import DEFAULT_TABLE
+from ci.model.provenance import provenance
 from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
 from ci.model.urls import has_credentials, redact
 from ci.registry.skopeo import Credentials, Transport
@@ -48,11 +50,14 @@ def add_selectors(parser: argparse.ArgumentParser, *, with_all: bool = True) -> 
 
 
 def selection(args: argparse.Namespace) -> Selection:
-    """The selector flags (and --table, which may come before or after the command)."""
+    """The selector flags (and --table, which may come before or after the command), plus the
+    provenance of the checkout that holds the table (ci.model.provenance)."""
+    table = Path(getattr(args, "table", DEFAULT_TABLE))
     return Selection(
-        table=Path(getattr(args, "table", DEFAULT_TABLE)),
+        table=table,
         fields={field: getattr(args, field, None) for field in FLAGS},
         all=bool(getattr(args, "all", False)),
+        provenance=provenance(commit_of(table)),
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ci.model.provenance import provenance_of
 from ci.model.spec import ImageSpec
 from ci.probe import manifests
 from ci.probe.manifests import CollectError
@@ -74,6 +75,7 @@ async def collect_facts(
         packages=manifest.packages,
         pieces=tuple(manifest.pieces),
         notes=notes,
+        provenance=provenance_of(dict(oci.labels)),
     )
 
 

@@ -7,7 +7,8 @@ Layout under `--report-dir DIR`:
                               sizes, ids, versions and the paths of the per-image files
     DIR/index.md              the table of built images (the seed guide's: tag, image id, size)
     DIR/<tag>/report.json     everything: tags, digest, sizes, layers, build steps, checks,
-                              versions, packages
+                              versions, packages, provenance (the image's OCI created, revision,
+                              source and version labels)
     DIR/<tag>/report.md       the same for people
     DIR/<tag>/sbom.cdx.json   CycloneDX SBOM (ci.report.sbom)
 
@@ -94,6 +95,7 @@ def report_json(report: CheckReport) -> JsonDict:
             if facts.packages_from(source)
         },
         notes=list(facts.notes),
+        provenance=dict(facts.provenance),
     )
     return data
 

@@ -75,6 +75,9 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
             f"{human_size(facts.compressed_size)} compressed, {layers} layers |",
             f"| base | `{facts.base_image}` |",
         ]
+        if facts.provenance:
+            built_from = ", ".join(f"{key} `{value}`" for key, value in facts.provenance.items())
+            lines.append(f"| provenance | {cell(built_from)} |")
         lines += [f"| {name} | {cell(value)} |" for name, value in _version_rows(facts)]
         counts = ", ".join(
             f"{len(facts.packages_from(s))} {s}" for s in PACKAGE_TITLES if facts.packages_from(s)

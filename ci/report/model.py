@@ -101,6 +101,9 @@ class ImageFacts:
     packages: list[Package] = field(default_factory=list)
     pieces: tuple[str, ...] = ()  # the manifest pieces collected for this image (ci.probe.manifests)
     notes: list[str] = field(default_factory=list)  # what could not be measured, and why
+    # The image's own org.opencontainers.image.{created,revision,source,version} labels, keyed by
+    # the last word: which commit of which repository built it (ci.model.provenance).
+    provenance: dict[str, str] = field(default_factory=dict)
 
     def packages_from(self, source: PackageSource) -> list[Package]:
         return [p for p in self.packages if p.source == source]

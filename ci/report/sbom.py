@@ -18,6 +18,7 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
+from ci.model.provenance import OCI
 from ci.report.model import CheckReport, ImageFacts, Package
 
 SCHEMA = "1.6"  # CycloneDX spec version written (JsonV1Dot6)
@@ -61,6 +62,8 @@ def image_component(report: CheckReport, facts: ImageFacts) -> Component:
         for key, value in sorted(facts.versions.items())
         if key in ("tensorflow", "python", "numpy", "cuda", "cudnn")
     ]
+    # Which commit built it, as the image's own labels say (the same keys as report.json).
+    properties += [Property(name=f"{OCI}.{key}", value=value) for key, value in facts.provenance.items()]
     return Component(
         type=ComponentType.CONTAINER,
         name=name,

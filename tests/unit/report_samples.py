@@ -8,6 +8,12 @@ from ci.report.model import CheckReport, CheckResult, ImageFacts, LayerFacts, Pa
 DIGEST = "sha256:" + "a" * 64
 CONFIG = "sha256:" + "b" * 64
 TAG = "2.15.0-python3.11-cpu-debian12"  # the primary tag of report()
+PROVENANCE = {
+    "created": "2026-11-28T05:31:00Z",
+    "revision": "0123456789abcdef0123456789abcdef01234567",
+    "source": "https://github.com/myorg/tf-images",
+    "version": TAG,
+}
 
 
 def layer(number: int, step: str, size: int, created_by: str) -> LayerFacts:
@@ -63,6 +69,7 @@ def facts(variant: str = "cpu") -> ImageFacts:
         ],
         pieces=pieces,
         notes=["example note"],
+        provenance=dict(PROVENANCE),
     )
 
 

@@ -76,6 +76,7 @@ def test_report_json_has_layers_steps_and_packages(tmp_path: Path) -> None:
     assert data["packages"]["conda"][0]["build"] == "h7f8727e_0"
     assert data["pieces"] == ["os", "versions", "dpkg", "pip", "conda"]
     assert data["timings"] == {"build": 82.0, "checks": 10.0}
+    assert data["provenance"] == report_samples.PROVENANCE  # created, revision, source, version
 
 
 def test_step_summary_is_appended_only_when_github_sets_it(

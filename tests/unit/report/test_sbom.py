@@ -39,6 +39,8 @@ def test_sbom_is_valid_cyclonedx_with_every_package() -> None:
     assert image["purl"].startswith("pkg:oci/tensorflow@sha256:" + "a" * 64 + "?")
     assert "repository_url=127.0.0.1:5000/tfci/tensorflow" in image["purl"]
     assert {"name": "io.tfimages:tensorflow.version", "value": "2.15.0"} in image["properties"]
+    provenance = {p["name"]: p["value"] for p in image["properties"] if p["name"].startswith("org.")}
+    assert provenance == {f"org.opencontainers.image.{k}": v for k, v in report_samples.PROVENANCE.items()}
     (root,) = [d for d in bom["dependencies"] if d["ref"] == image["bom-ref"]]
     assert sorted(root["dependsOn"]) == purls
 
