@@ -16,9 +16,9 @@ from pathlib import Path
 
 from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_TABLE
-from ci.model.provenance import Provenance
+from ci.model.provenance import NO_PROVENANCE, OCI, Provenance
 from ci.model.spec import ImageSpec
-from ci.model.tags import LABEL_PREFIX, OCI
+from ci.model.tags import LABEL_PREFIX
 from ci.table.load import load_table
 from ci.table.lockfile import read_lock
 from ci.table.resolve import BuildRequest, RequestError, resolve_targets, resolve_with_aliases
@@ -43,7 +43,7 @@ class Selection:
     table: Path = DEFAULT_TABLE
     fields: Mapping[str, str | None] = dataclasses.field(default_factory=dict)  # BuildRequest fields
     all: bool = False
-    provenance: Provenance = Provenance()  # the commit being built (the OCI labels), when known
+    provenance: Provenance = NO_PROVENANCE  # the commit being built (the OCI labels), when known
 
     @property
     def request(self) -> BuildRequest | None:
@@ -65,7 +65,7 @@ class Selection:
 
 
 def load(
-    table_path: Path = DEFAULT_TABLE, provenance: Provenance = Provenance()
+    table_path: Path = DEFAULT_TABLE, provenance: Provenance = NO_PROVENANCE
 ) -> tuple[Table, tuple[ImageSpec, ...]]:
     """The table with versions.lock.yaml and the build's provenance (commit, commit time, repository
     URL: the OCI labels) merged in, and its target set (tags, aliases, labels) resolved."""

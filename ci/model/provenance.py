@@ -51,6 +51,9 @@ class Provenance:
     source: str | None = None  # repository URL; None: versions.yaml image.source applies
 
 
+NO_PROVENANCE = Provenance()  # a build from no checkout, outside any workflow
+
+
 def rfc3339(epoch: int) -> str:
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -61,7 +64,7 @@ def provenance(commit: Commit | None, env: Mapping[str, str] | None = None) -> P
     revision = commit.revision if commit else (env.get("GITHUB_SHA") or None)
     epoch = env.get(SOURCE_DATE_EPOCH, "").strip()
     if epoch and not epoch.isdigit():
-        raise UserError(f"${SOURCE_DATE_EPOCH}: expected seconds since 1970-01-01 (an integer); got {epoch!r}")
+        raise UserError(f"${SOURCE_DATE_EPOCH}: expected seconds since 1970-01-01, an integer; got {epoch!r}")
     created = rfc3339(int(epoch)) if epoch else (rfc3339(commit.time) if commit else None)
     server, repository = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_REPOSITORY", "")
     source = f"{server.rstrip('/')}/{repository}" if server and repository else None

@@ -180,7 +180,9 @@ def parse_registry(text: str, what: str) -> str:
         if not text or "/" in text or any(c.isspace() or not c.isprintable() for c in text):
             raise ReferenceError("expected a registry HOST[:PORT] alone, e.g. ghcr.io or 127.0.0.1:5000")
         if not ("." in text or ":" in text or text == "localhost" or text.startswith("[")):
-            raise ReferenceError("must start with a registry host (a name with a dot or a port, or localhost)")
+            raise ReferenceError(
+                "must start with a registry host (a name with a dot or a port, or localhost)"
+            )
         return _host(text)
     except ReferenceError as exc:
         raise UserError(f"{what} {_shown(text)!r}: {exc}") from None

@@ -117,6 +117,15 @@ def check_report_dir(path: Path) -> None:
         raise UserError(f"--report-dir {path}: exists and is not a directory")
 
 
+def check_context_dir(path: Path) -> None:
+    """--context must be a context/ like the repository's (the boot script is what every image runs)."""
+    if not (path / "boot" / "boot.sh").is_file():
+        raise UserError(
+            f"--context {path}: no boot/boot.sh in it; give a directory laid out like the "
+            f"repository's context/ (default: {CONTEXT_DIR})"
+        )
+
+
 def check_registry(registries: Registries, publish: Publish) -> None:
     """The --publish registry answers and accepts the credentials, before any build work."""
     try:
@@ -165,6 +174,7 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
     publish = publish_target(inputs.publish, inputs.publish_credentials) if inputs.publish else None
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
+    check_context_dir(inputs.context_dir)
     specs = select.selected_specs(inputs.selection, explicit=True)
     for spec in specs:  # a refused spec or an unverifiable installer: seconds, not an hour
         refuse_if_unbuildable(spec, inputs.options)

@@ -13,8 +13,8 @@ from pathlib import Path
 from ci import select
 from ci.build.options import BuildOptions
 from ci.engine.remote import from_flags
+from ci.model.provenance import OCI
 from ci.model.spec import ImageSpec
-from ci.model.tags import OCI
 from ci.pipeline.preflight import check_report_dir
 from ci.pipeline.run import exit_code, retest_image, summary, write_reports
 

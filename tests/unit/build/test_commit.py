@@ -34,7 +34,8 @@ def test_changed_tracked_files_mark_the_revision_dirty(tmp_path: Path) -> None:
     table = _repo(tmp_path / "dirty")
     table.write_text("schema: 2\n")
     found = commit_of(table)
-    assert found is not None and found.revision.endswith("-dirty")
+    assert found is not None
+    assert found.revision.endswith("-dirty")
 
 
 def test_an_untracked_table_belongs_to_no_commit(tmp_path: Path) -> None:
