@@ -139,8 +139,15 @@ INDEX_COLUMNS = (
 )
 
 
-def index_markdown(entries: Sequence[JsonDict], *, title: str = "Built images") -> str:
-    """The seed guide's table of built images, from index.json entries (one run or several merged)."""
+def index_markdown(
+    entries: Sequence[JsonDict], *, title: str = "Built images", run_url: str | None = None
+) -> str:
+    """The seed guide's table of built images, from index.json entries (one run or several merged).
+
+    Links go to each image's report.md, relative to the index. run_url: a CI run's page instead
+    (a job summary is rendered on github.com, where a relative path leads nowhere; the files are
+    in the run's artifacts).
+    """
     lines = [f"# {title}", "", *INDEX_COLUMNS]
     for e in entries:
         v = e.get("versions") or {}
@@ -149,7 +156,10 @@ def index_markdown(entries: Sequence[JsonDict], *, title: str = "Built images") 
         checks = e.get("checks") or []
         failed = [c["name"] for c in checks if c["status"] == "fail"]
         result = "passed" if e["ok"] else f"FAILED: {', '.join(failed)}"
-        link = f"[report]({e['markdown']})" if e.get("markdown") else "-"
+        if run_url is not None:
+            link = f"[artifacts]({run_url}#artifacts)" if e.get("markdown") else f"[job log]({run_url})"
+        else:
+            link = f"[report]({e['markdown']})" if e.get("markdown") else "-"
         lines.append(
             f"| `{e['tag']}` | {cell(result)} | `{image_id}` | {human_size(e.get('uncompressed_size'))} | "
             f"{human_size(e.get('compressed_size'))} | {v.get('tensorflow', '-')} | "
