@@ -11,13 +11,15 @@ $TFCI_CACHE/wheels/, like the engine binaries, and reused by every later run:
   --find-links DIR` then needs no index at all;
 - `site_packages()`: those dependencies installed (not the project itself) into one venv whose
   site-packages a fresh venv can see through a .pth file (the act stand-in for setup-python does),
-  so `pip install -e .` there finds them installed and only builds the project.
+  so `pip install -e .` there finds them installed and only builds the project (their commands,
+  ruff, mypy, pytest, stay in that venv's bin/, which the stand-in adds to PATH).
 
 The project itself is never in either: each test installs it the way it tests.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -49,17 +51,20 @@ def _pip(python: Path, *args: str) -> None:
 
 
 def _build_once(final: Path, build: Callable[[Path], None]) -> Path:
-    """Build into a temporary sibling, then rename: a crashed build never leaves a half directory."""
-    if final.is_dir():
+    """Build `final` in place once, under a lock; a crashed build (no marker) is started over.
+
+    In place, not renamed afterwards: a venv's scripts name their interpreter by absolute path.
+    """
+    marker = final.with_name(final.name + ".complete")
+    if marker.is_file():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    build(staging)
-    try:
-        staging.rename(final)
-    except OSError:  # another run finished first: theirs is as good
-        shutil.rmtree(staging, ignore_errors=True)
+    with open(final.with_name(final.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run building the same: wait for it
+        if not marker.is_file():
+            shutil.rmtree(final, ignore_errors=True)
+            build(final)
+            marker.touch()
     return final
 
 
@@ -73,12 +78,12 @@ def wheelhouse() -> Path:
 
 
 def site_packages() -> Path:
-    """The site-packages directory of a venv with every requirement installed (not the project)."""
+    """The site-packages directory of a venv with every requirement installed (not the project);
+    its bin/ (ruff, mypy, pytest) is beside it, at ../../../bin."""
 
     houses = wheelhouse()
 
     def build(target: Path) -> None:
-        # Only its site-packages is used (a .pth names it): renaming the venv afterwards is fine.
         subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
         _pip(target / "bin" / "python", "install", "--no-index", "--find-links", str(houses), *requirements())
 
