@@ -302,6 +302,24 @@ def test_the_dispatch_example_names_a_target_with_aliases() -> None:
     assert row["aliases"]
 
 
+def test_the_readme_quick_start_builds_a_target_with_aliases() -> None:
+    """Defect 7: README's quick start built `--tf 2.15.0 --python 3.10 --variant gpu`, no target."""
+    readme = (WORKFLOWS.parents[1] / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    builds = re.findall(r"(?:tf-images|ci/main\.py) (build [^\n]+)", quick_start)
+    assert builds, "the quick start builds nothing"
+    targets = {spec.tag for spec in resolve_targets(load_table())}
+    for line in builds:
+        args = main.build_parser().parse_args(shlex.split(line))
+        chosen: list[str] = []
+        for flag in ("--tf", "--python", "--variant", "--os", "--cuda-source", "--gpu-base"):
+            value = getattr(args, flag[2:].replace("-", "_"))
+            chosen += [flag, value] if value else []
+        (row,) = json.loads(_matrix(*chosen))["include"]
+        assert row["tag"] in targets, line
+        assert row["aliases"], line
+
+
 # --------------------------------------------------------------------------- 8, 9: actions, always()
 
 
