@@ -294,7 +294,7 @@ def test_the_run_table_is_complete_on_its_own(runs: Runs) -> None:
 def test_the_pull_request_pushes_nothing_and_holds_no_write_credential(runs: Runs) -> None:
     run = runs.pull_request
     assert all(image["pushed"] is None for image in _index(run)["images"])
-    assert not (run.dir / "home" / ".docker").exists()  # nothing logged in
+    assert not run.logged_in  # no job wrote registry credentials
     assert "Login Succeeded" not in run.text()
     steps = run.steps("/image/")
     assert f"Build and test {TAG}" in steps
@@ -324,6 +324,7 @@ def test_the_push_publishes_under_the_lowercased_owner_and_writes_the_cache(
     assert _digest(infra, infra.staging, cache, tmp_path) is not None
     assert f"cache export: type=registry {cache} written" in runs.push.text("image")
     assert f"Build, test and publish {TAG} to staging" in runs.push.steps("/image/")
+    assert runs.push.logged_in  # the publish job logged in (for the cache export)
     assert {row["account"] for row in runs.staging["push"]} == {infra.staging.user}
     assert runs.release["push"] == []
 

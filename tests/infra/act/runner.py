@@ -110,6 +110,7 @@ class ActRun:
     returncode: int
     records: list[dict[str, Any]]  # act --json: one object per log line
     seconds: float
+    logged_in: bool  # a job wrote registry credentials (~/.docker/config.json; removed after the run)
 
     @property
     def jobs(self) -> dict[str, str]:
@@ -198,10 +199,15 @@ def run_act(
         *local_repositories(workspace, actions),
     ]  # fmt: skip
     started = time.monotonic()
-    done = subprocess.run(
-        argv, cwd=run_dir, env=environment, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    (run_dir / "secrets").unlink()
+    credentials = home / ".docker" / "config.json"
+    try:
+        done = subprocess.run(
+            argv, cwd=run_dir, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    finally:  # no credential stays on disk after the run
+        (run_dir / "secrets").unlink()
+        logged_in = credentials.exists()
+        credentials.unlink(missing_ok=True)
     (run_dir / "act.log").write_text(done.stdout + done.stderr)
     records = []
     for line in done.stdout.splitlines():
@@ -212,4 +218,4 @@ def run_act(
         if isinstance(record, dict):
             records.append(record)
     shutil.rmtree(run_dir / "act-cache", ignore_errors=True)  # job workspaces and their venvs
-    return ActRun(event, run_dir, done.returncode, records, time.monotonic() - started)
+    return ActRun(event, run_dir, done.returncode, records, time.monotonic() - started, logged_in)
