@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ci.cli import flags
 from ci.model.errors import UserError
+from ci.model.paths import CONTEXT_DIR
 from ci.pipeline.preflight import BuildInputs, PreflightFailed, VulnInputs, make_plan
 from ci.pipeline.retest import TestInputs, retest
 from ci.pipeline.run import execute
@@ -29,6 +31,13 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
         metavar="REGISTRY/REPO",
         help="push each image that passed every check as REGISTRY/REPO:<primary tag> "
         "(aliases move in promote)",
+    )
+    parser.add_argument(
+        "--context",
+        metavar="DIR",
+        type=Path,
+        default=CONTEXT_DIR,
+        help=f"the image's context/ (boot script, configs; default: {CONTEXT_DIR})",
     )
     flags.add_registry_credentials(parser, "registry access (for --publish and the locked-base check)")
     flags.add_base_mirror_flag(parser)
@@ -66,6 +75,7 @@ def run_build(args: argparse.Namespace) -> int:
         engine=args.engine,
         verbose=args.log,
         vuln=_vuln(args),
+        context_dir=args.context,
     )
     try:
         plan = make_plan(inputs)

@@ -12,11 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci.build.commit import commit_of
 from ci.build.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.inputs import read_password_file
 from ci.model.paths import DEFAULT_TABLE, DEFAULT_WAIVERS
+from ci.model.provenance import provenance
 from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
 from ci.model.urls import check_url, has_credentials, redact
 from ci.model.vulns import GATE_LEVELS, NO_GATE, Severity, parse_gate
@@ -49,11 +51,14 @@ def add_selectors(parser: argparse.ArgumentParser, *, with_all: bool = True) -> 
 
 
 def selection(args: argparse.Namespace) -> Selection:
-    """The selector flags (and --table, which may come before or after the command)."""
+    """The selector flags (and --table, which may come before or after the command), plus the
+    provenance of the checkout that holds the table (ci.model.provenance)."""
+    table = Path(getattr(args, "table", DEFAULT_TABLE))
     return Selection(
-        table=Path(getattr(args, "table", DEFAULT_TABLE)),
+        table=table,
         fields={field: getattr(args, field, None) for field in FLAGS},
         all=bool(getattr(args, "all", False)),
+        provenance=provenance(commit_of(table)),
     )
 
 

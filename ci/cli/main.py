@@ -1,4 +1,4 @@
-"""Command line: `python ci/main.py <command> ...`, `python -m ci <command> ...` or `tf-images`.
+"""Command line: `tf-images <command> ...` (installed), `python ci/main.py <command> ...` or `python -m ci`.
 
 Why this shape: this module is the one place that registers commands (COMMANDS below); each
 command's flags live in its own module (ci.cli.plan, ci.cli.build, ci.cli.promote, ...), shared
@@ -31,7 +31,7 @@ from ci.cli import verify as cli_verify
 from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_TABLE
 
-PROG = "ci"
+PROG = "tf-images"  # the console script pyproject.toml installs; --help and errors name it
 
 
 class Parser(argparse.ArgumentParser):
@@ -113,7 +113,7 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> Parser:
         "--table",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help=f"versions table (default: {DEFAULT_TABLE.name} at the repository root)",
+        help=f"versions table (default: {DEFAULT_TABLE}, the one shipped with this installation)",
     )
     parser = Parser(
         prog=PROG,

@@ -4,9 +4,15 @@ Why the log file: dagger-io 0.19.10 starts `dagger session` with stderr=PIPE whe
 Config.log_output is None and never reads that pipe. Once the engine's progress output passes the
 64 KiB pipe buffer (any cold image build does), the CLI blocks on a write, and closing the session
 then waits the SDK's full 300 s before raising subprocess.TimeoutExpired. Always giving the session
-somewhere to write (the terminal when asked, else a log file kept for post-mortems) keeps the pipe
-drained; a session then closes in about a second. The log shows commands and their output, so it is
-created readable by its owner only (0600 in a 0700 directory).
+somewhere to write (a log file kept for post-mortems, and the terminal too when asked) keeps the
+pipe drained; a session then closes in about a second. The log shows commands and their output, so
+it is a new file readable by its owner only, in a directory that is ours (never a planted link).
+
+Why streaming keeps the file too: in CI the progress must be in the job log as it happens (`--log`
+/ TFCI_DAGGER_LOG=1: the plain progress the CLI writes when its output is not a terminal), and the
+same log must survive to be uploaded when the job fails. A thread copies the CLI's output to stderr
+and to the log file, line by line. Under GitHub Actions the pipeline folds each image's lines into
+a group of the job log (`log_group`).
 
 Why a connect bound and an engine check first: with the engine address on a closed port the CLI
 retried silently for minutes (300 s here) before the SDK gave up, and with no engine configured
@@ -16,11 +22,8 @@ within CONNECT_TIMEOUT_S, a `dagger` on PATH is used when none is configured, an
 one line naming what was tried and the flag or variable that points at an engine. `dagger
 session` ignores SIGTERM: it is SIGKILLed when the command ends any other way than normally.
 
-Why a watchdog: when the engine itself dies mid-build (an out-of-memory kill on a CI runner), the
-SDK neither notices nor gives up: queries hang or retry, and closing the session waits 300 s more
-for a CLI that cannot reach its engine. While a session runs, the watchdog probes the engine's
-address (tcp:// and unix:// runner hosts); when it stops answering, the watchdog kills the session
-CLI and cancels the work, so the command ends within seconds with one line naming the lost engine.
+Why a watchdog (ci.engine.watchdog): an engine that dies mid-build would otherwise hang the session
+for minutes; the watchdog ends it within seconds with one line naming the lost engine.
 """
 
 from __future__ import annotations
@@ -28,15 +31,13 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -44,6 +45,14 @@ from urllib.parse import urlsplit
 
 import anyio
 
+from ci.engine.watchdog import (
+    RUNNER_HOST_ENV,
+    Probe,
+    SocketProbe,
+    kill_session_children,
+    probe_for,
+    watch_engine,
+)
 from ci.model.outputs import private_dir
 
 if TYPE_CHECKING:
@@ -51,11 +60,9 @@ if TYPE_CHECKING:
 
 CLI_BIN_ENV = "_EXPERIMENTAL_DAGGER_CLI_BIN"
 SESSION_PORT_ENV = "DAGGER_SESSION_PORT"  # set under `dagger run`: the session exists already
-LOG_ENV = "TFCI_DAGGER_LOG"  # set to 1: stream engine progress to stderr instead of a file
+LOG_ENV = "TFCI_DAGGER_LOG"  # set to 1: stream engine progress to stderr (the file is kept too)
 LOG_DIR_ENV = "TFCI_LOG_DIR"  # where session logs go (default: $TMPDIR/tfimages-ci)
-RUNNER_HOST_ENV = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
-PROBE_INTERVAL_S = 2.0
-PROBE_FAILURES = 3  # consecutive failed probes before the engine counts as lost (about 6 s)
+GITHUB_ACTIONS_ENV = "GITHUB_ACTIONS"  # "true" in every GitHub Actions step
 ENGINE_WAIT_S = 5.0  # an engine that is starting gets this long to accept connections
 CONNECT_TIMEOUT_S = 20.0  # then the session must be connected (with start-up: one line within 30 s)
 # Runner schemes whose first start may pull an engine image (minutes): no connect bound for them.
@@ -66,17 +73,15 @@ def log_dir() -> Path:
     return Path(os.environ.get(LOG_DIR_ENV) or Path(tempfile.gettempdir()) / "tfimages-ci")
 
 
-@contextmanager
-def session_log(stderr: TextIO, *, verbose: bool = False) -> Iterator[tuple[TextIO, Path | None]]:
-    """Yield (stream for dagger.Config.log_output, log file path or None when streaming).
+def streaming(verbose: bool = False) -> bool:
+    """Progress to stderr as it happens (--log, or TFCI_DAGGER_LOG=1)?"""
+    return verbose or os.environ.get(LOG_ENV, "") not in ("", "0")
 
-    The log shows commands and their output: it is a new file (O_EXCL, never a link: O_NOFOLLOW),
-    0600, created relative to a directory that is ours and 0700 (ci.model.outputs.private_dir), so
-    a file or link another user planted under $TMPDIR is never opened or overwritten.
-    """
-    if verbose or os.environ.get(LOG_ENV, "") not in ("", "0"):
-        yield stderr, None
-        return
+
+def _log_file() -> tuple[TextIO, Path]:
+    """A new log file (O_EXCL, never a link: O_NOFOLLOW), 0600, created relative to a directory that
+    is ours and 0700 (ci.model.outputs.private_dir), so a file or link another user planted under
+    $TMPDIR is never opened or overwritten."""
     directory = log_dir()
     dir_fd = private_dir(directory, f"${LOG_DIR_ENV} (or $TMPDIR)")
     try:
@@ -90,41 +95,61 @@ def session_log(stderr: TextIO, *, verbose: bool = False) -> Iterator[tuple[Text
                 name = f"dagger-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}.log"
     finally:
         os.close(dir_fd)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        yield stream, directory / name
+    return os.fdopen(fd, "w", encoding="utf-8"), directory / name
 
 
-# --------------------------------------------------------------------------- engine watchdog
+@contextmanager
+def session_log(stderr: TextIO, *, verbose: bool = False) -> Iterator[tuple[TextIO, Path]]:
+    """Yield (stream for dagger.Config.log_output, the log file that keeps it).
 
+    The stream must be a real file descriptor: the SDK hands it to the CLI as its stderr. When
+    streaming, it is a pipe whose reader thread writes every line to `stderr` and the file.
+    """
+    log, path = _log_file()
+    if not streaming(verbose):
+        with log:
+            yield log, path
+        return
+    read_fd, write_fd = os.pipe()
+    writer = os.fdopen(write_fd, "w", encoding="utf-8")
 
-def engine_address() -> str | None:
-    """The runner host the session CLI will use, when it is one the watchdog can probe."""
-    host = os.environ.get(RUNNER_HOST_ENV, "")
-    scheme = urlsplit(host).scheme
-    return host if scheme in ("tcp", "unix") else None
+    def copy() -> None:
+        with os.fdopen(read_fd, encoding="utf-8", errors="replace") as reader:
+            for line in reader:
+                stderr.write(line)
+                stderr.flush()
+                log.write(line)
+                log.flush()
 
-
-def engine_answers(address: str, timeout: float = 2.0) -> bool:
-    """True when something accepts connections at the engine's address."""
-    parts = urlsplit(address)
+    thread = threading.Thread(target=copy, name="engine-progress", daemon=True)
+    thread.start()
     try:
-        if parts.scheme == "unix":
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(timeout)
-                sock.connect(parts.path)
-        else:
-            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 1234), timeout):
-                pass
-    except OSError:
-        return False
-    return True
+        yield writer, path
+    finally:
+        writer.close()  # the CLI's copy closed when it exited: the reader sees the end
+        thread.join(timeout=10)
+        log.close()
 
 
-def kill_session_children() -> None:
-    """SIGKILL our `dagger session` children: it ignores SIGTERM, and must never outlive us."""
-    for pid in _session_children():
-        with suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+def github_groups(verbose: bool) -> bool:
+    """Fold each image's progress into a group of the GitHub Actions job log?"""
+    return streaming(verbose) and os.environ.get(GITHUB_ACTIONS_ENV) == "true"
+
+
+@contextmanager
+def log_group(title: str, enabled: bool) -> Iterator[None]:
+    """GitHub folds the lines between `::group::TITLE` and `::endgroup::` under TITLE in the log
+    (groups do not nest: one image at a time). Outside GitHub Actions this prints nothing."""
+    if enabled:
+        print(f"::group::{title}", file=sys.stderr, flush=True)
+    try:
+        yield
+    finally:
+        if enabled:
+            print("::endgroup::", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- before the session
 
 
 @dataclass(frozen=True)
@@ -157,7 +182,8 @@ def check_engine(target: EngineTarget, wait: float | None = None) -> str | None:
         return None
     wait = ENGINE_WAIT_S if wait is None else wait
     deadline = time.monotonic() + wait
-    while not engine_answers(target.address, timeout=min(2.0, max(wait, 0.1))):
+    probe = SocketProbe(target.address)
+    while not probe.answers(timeout=min(2.0, max(wait, 0.1))):
         if time.monotonic() >= deadline:
             return (
                 f"error: no Dagger engine answers at {target.address} (from {target.origin}); "
@@ -180,34 +206,7 @@ def dagger_cli() -> Iterator[None]:
         os.environ.pop(CLI_BIN_ENV, None)
 
 
-def _session_children() -> list[int]:
-    """Our `dagger session` child processes (Linux /proc); killed when the engine is lost."""
-    me = os.getpid()
-    found: list[int] = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == me and b"session" in cmdline and any(arg.endswith(b"dagger") for arg in cmdline[:1]):
-            found.append(int(entry.name))
-    return found
-
-
-async def watch_engine(address: str, lost: list[str], cancel: anyio.CancelScope) -> None:
-    """Probe the engine until cancelled; on loss, record it, kill the session CLI, cancel the work."""
-    failures = 0
-    while True:
-        await anyio.sleep(PROBE_INTERVAL_S)
-        ok = await anyio.to_thread.run_sync(engine_answers, address)
-        failures = 0 if ok else failures + 1
-        if failures >= PROBE_FAILURES:
-            lost.append(address)
-            kill_session_children()
-            cancel.cancel()
-            return
+# --------------------------------------------------------------------------- the session
 
 
 def run_session(
@@ -228,15 +227,15 @@ def run_session(
     connected = threading.Event()
     timed_out = threading.Event()
 
-    async def main(log: TextIO, address: str | None) -> int:
+    async def main(log: TextIO, probe: Probe | None) -> int:
         config = dagger.Config(log_output=log, execute_timeout=None)
-        async with dagger.connection(config), anyio.create_task_group() as group:
+        async with dagger.connection(config), anyio.create_task_group() as tasks:
             connected.set()
-            if address is not None:
-                group.start_soon(watch_engine, address, lost, group.cancel_scope)
+            if probe is not None:
+                tasks.start_soon(watch_engine, probe, lost, tasks.cancel_scope)
             result.append(await body())
             await remote.mark()
-            group.cancel_scope.cancel()
+            tasks.cancel_scope.cancel()
         return result[0]
 
     def give_up_connecting() -> None:
@@ -245,19 +244,23 @@ def run_session(
             kill_session_children()  # the SDK then reads EOF instead of waiting for the CLI
 
     with remote.session_env(), dagger_cli(), session_log(sys.stderr, verbose=verbose) as (log, log_path):
-        where = f"; engine progress log: {log_path}" if log_path is not None else ""
+        where = f"; engine progress log: {log_path}"
         target = engine_target(remote.engine is not None)
         if os.environ.get(SESSION_PORT_ENV) is None:
             refused = check_engine(target)
             if refused is not None:
                 print(refused, file=sys.stderr)
                 return 1
+        probe = probe_for()
+        if streaming(verbose):
+            watched = f"watchdog probing {probe.address}" if probe else "no watchdog for this address"
+            print(f"engine: {target.address or 'the CLI default'} ({watched})", file=sys.stderr)
         timer = threading.Timer(CONNECT_TIMEOUT_S, give_up_connecting)
         timer.daemon = True
         if target.scheme not in PROVISIONING_SCHEMES and target.address is not None:
             timer.start()
         try:
-            code = anyio.run(main, log, engine_address())
+            code = anyio.run(main, log, probe)
         except Exception as exc:
             if timed_out.is_set():
                 print(
@@ -275,7 +278,7 @@ def run_session(
             return 1
     if result and remote.exporting and not remote.report(sys.stdout) and code == 0:
         code = 1  # the images are fine, but the cache export asked for did not happen
-    if code != 0 and log_path is not None:
+    if code != 0:
         print(f"engine progress log: {log_path}", file=sys.stderr)
     return code
 

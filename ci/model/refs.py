@@ -192,7 +192,9 @@ def parse_registry(text: str, what: str) -> str:
         if "@" in text:
             raise ReferenceError("credentials do not belong in a registry address; give HOST[:PORT] alone")
         if not ("." in text or ":" in text or text == "localhost" or text.startswith("[")):
-            raise ReferenceError("must start with a registry host (a name with a dot or a port, localhost)")
+            raise ReferenceError(
+                "must start with a registry host (a name with a dot or a port, or localhost)"
+            )
         return _host(text)
     except ReferenceError as exc:
         raise UserError(f"{what} {shown(text)!r}: {exc}") from None

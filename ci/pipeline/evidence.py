@@ -11,17 +11,14 @@ a scan that did not happen is never a clean one.
 from __future__ import annotations
 
 import datetime
-import os
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
-from ci.model.paths import REPO
+from ci.model.provenance import OCI, provenance_of
 from ci.model.spec import ImageSpec
-from ci.model.tags import OCI
 from ci.model.vulns import Severity, Waiver, evaluate
 from ci.probe.facts import SbomMaker
 from ci.probe.manifests import CollectError
@@ -71,7 +68,13 @@ def sbom_maker(
         started = time.monotonic()
         try:
             return generate(
-                evidence.syft, tarball, name=name, tag=spec.tag, digest=digest, repository=repository
+                evidence.syft,
+                tarball,
+                name=name,
+                tag=spec.tag,
+                digest=digest,
+                repository=repository,
+                provenance=provenance_of(dict(spec.labels)),
             )
         except SbomError as exc:
             raise CollectError(f"SBOM: {exc}") from None
@@ -105,26 +108,3 @@ async def scan_image(report: CheckReport, evidence: EvidenceSettings) -> None:
         report.add(passed(CHECK, result.message()))
     else:
         report.add(failed(CHECK, result.message()))
-
-
-def source_commit() -> str | None:
-    """The commit being built: $GITHUB_SHA in Actions, else the checkout's HEAD (+"-dirty")."""
-    if os.environ.get("GITHUB_SHA"):
-        return os.environ["GITHUB_SHA"]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if head.returncode != 0:
-        return None
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

@@ -135,6 +135,15 @@ def check_report_dir(path: Path) -> None:
     check_output_dir(path, "--report-dir")
 
 
+def check_context_dir(path: Path) -> None:
+    """--context must be a context/ like the repository's (the boot script is what every image runs)."""
+    if not (path / "boot" / "boot.sh").is_file():
+        raise UserError(
+            f"--context {path}: no boot/boot.sh in it; give a directory laid out like the "
+            f"repository's context/ (default: {CONTEXT_DIR})"
+        )
+
+
 def check_registry(registries: Registries, publish: Publish) -> None:
     """The --publish registry answers and accepts the credentials, before any build work."""
     try:
@@ -186,6 +195,7 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         step_summary()  # $GITHUB_STEP_SUMMARY, written with the reports
     parse_mirrors(list(inputs.base_mirrors))  # a bad value is bad input even when no base is locked
     evidence = evidence_settings(inputs.report_dir, inputs.vuln)
+    check_context_dir(inputs.context_dir)
     specs = select.selected_specs(inputs.selection, explicit=True)
     for spec in specs:  # a refused spec or an unverifiable installer: seconds, not an hour
         refuse_if_unbuildable(spec, inputs.options)

@@ -14,8 +14,8 @@ from ci import select
 from ci.build.options import BuildOptions
 from ci.engine.remote import from_flags
 from ci.model import refs
+from ci.model.provenance import OCI
 from ci.model.spec import ImageSpec
-from ci.model.tags import OCI
 from ci.pipeline.preflight import VulnInputs, check_report_dir, evidence_settings
 from ci.pipeline.run import exit_code, retest_image, summary, write_reports
 

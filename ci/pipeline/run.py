@@ -21,10 +21,11 @@ import anyio
 from ci.build.client import client_container
 from ci.build.options import BuildOptions
 from ci.build.steps import build_in_steps
+from ci.engine.session import github_groups, log_group
 from ci.model.errors import UserError
 from ci.model.paths import CONTEXT_DIR
 from ci.model.spec import ImageSpec
-from ci.pipeline.evidence import EvidenceSettings, sbom_maker, scan_image, source_commit
+from ci.pipeline.evidence import EvidenceSettings, sbom_maker, scan_image
 from ci.pipeline.preflight import BuildPlan, Publish
 from ci.probe.checks import run_checks
 from ci.probe.facts import add_facts
@@ -164,23 +165,28 @@ async def build_many(plan: BuildPlan, *, progress: bool = True) -> list[CheckRep
     limiter = anyio.CapacityLimiter(max(1, plan.jobs))
     reports: list[CheckReport | None] = [None] * len(specs)
 
+    # In a GitHub Actions job log each image's engine progress folds into a group (one at a time:
+    # groups do not nest, and concurrent images would interleave inside one).
+    grouped = github_groups(plan.verbose) and (plan.jobs == 1 or len(specs) == 1)
+
     async def one(index: int, spec: ImageSpec) -> None:
         async with limiter:
             if progress:
                 print(f"[build] {spec.tag}: started", file=sys.stderr, flush=True)
-            try:
-                report = await build_and_check(
-                    spec,
-                    plan.options,
-                    service_checks=plan.service_checks,
-                    export=plan.exports[index],
-                    publish=plan.publish,
-                    context_dir=plan.context_dir,
-                    evidence=plan.evidence,
-                )
-            except Exception as exc:  # one image's surprise must not cancel the others
-                report = CheckReport(spec.tag, tags=spec.all_tags)
-                report.add(failed("pipeline", f"{type(exc).__name__}: {tail(str(exc), 6)}"))
+            with log_group(f"{spec.tag}: build, checks and report (engine progress)", grouped):
+                try:
+                    report = await build_and_check(
+                        spec,
+                        plan.options,
+                        service_checks=plan.service_checks,
+                        export=plan.exports[index],
+                        publish=plan.publish,
+                        context_dir=plan.context_dir,
+                        evidence=plan.evidence,
+                    )
+                except Exception as exc:  # one image's surprise must not cancel the others
+                    report = CheckReport(spec.tag, tags=spec.all_tags)
+                    report.add(failed("pipeline", f"{type(exc).__name__}: {tail(str(exc), 6)}"))
             reports[index] = report
             if progress:
                 state = "passed" if report.ok else f"FAILED ({len(report.failures)} problem(s))"
@@ -258,4 +264,4 @@ def write_reports(directory: Path | None, reports: Sequence[CheckReport]) -> Non
         return
     from ci.report.files import write_run
 
-    print(f"reports: {write_run(directory, reports, source_commit())}")
+    print(f"reports: {write_run(directory, reports)}")

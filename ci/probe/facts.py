@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ci.model.provenance import provenance_of
 from ci.model.spec import ImageSpec
 from ci.probe import manifests
 from ci.probe.manifests import CollectError
@@ -86,6 +87,7 @@ async def collect_facts(
         pieces=tuple(manifest.pieces),
         notes=notes,
         sbom=sbom_text,
+        provenance=provenance_of(dict(oci.labels)),
     )
 
 

@@ -7,7 +7,8 @@ Layout under `--report-dir DIR`:
                               sizes, ids, versions and the paths of the per-image files
     DIR/index.md              the table of built images (the seed guide's: tag, image id, size)
     DIR/<tag>/report.json     everything: tags, digest, sizes, layers, build steps, checks,
-                              versions, packages
+                              versions, packages, provenance (the image's OCI created, revision,
+                              source and version labels)
     DIR/<tag>/report.md       the same for people
     DIR/<tag>/sbom.cdx.json   the image's CycloneDX SBOM as syft wrote it (ci.supply.sbom); the
                               report's package sections are read from it (ci.report.sbom)
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +40,7 @@ from ci.report.results import (
     JsonDict,
     index_entry,
     index_json,
+    missing_entry,
     read_indexes,
     summary_json,
     vulnerability_summary,
@@ -52,7 +55,11 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 def image_dir_name(report: CheckReport) -> str:
     """A tag is a safe directory name ([A-Za-z0-9_.-]); an image reference (test) is made one."""
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in primary_tag(report))
+    return _safe_name(primary_tag(report))
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 def report_json(report: CheckReport) -> JsonDict:
@@ -95,6 +102,7 @@ def report_json(report: CheckReport) -> JsonDict:
         },
         vulnerabilities=vulnerability_summary(facts.vulnerabilities),
         notes=list(facts.notes),
+        provenance=dict(facts.provenance),
     )
     return data
 
@@ -102,9 +110,8 @@ def report_json(report: CheckReport) -> JsonDict:
 # --------------------------------------------------------------------------- files
 
 
-def write_run(directory: Path, reports: Sequence[CheckReport], commit: str | None = None) -> Path:
-    """Write every image's files and the index (`commit`: the source commit built); append to the
-    GitHub step summary when set."""
+def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
+    """Write every image's files and the index; append to the GitHub step summary when set."""
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
     for report in reports:
@@ -118,14 +125,25 @@ def write_run(directory: Path, reports: Sequence[CheckReport], commit: str | Non
             (image_dir / SBOM_JSON).write_text(sbom)
         files: dict[str, str | None] = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
         files["sbom"] = f"{name}/{SBOM_JSON}" if sbom is not None else None
-        entries.append(index_entry(report, files, commit))
+        entries.append(index_entry(report, files))
     index = directory / INDEX_JSON
     index.write_text(json.dumps(index_json(entries), indent=2) + "\n")
     (directory / INDEX_MD).write_text(index_markdown(entries))
     append_step_summary(
-        [index_markdown(entries), *(image_markdown(r, packages=False, level=2) for r in reports)]
+        [
+            index_markdown(entries, run_url=run_url()),
+            *(image_markdown(r, packages=False, level=2) for r in reports),
+        ]
     )
     return index
+
+
+def run_url() -> str | None:
+    """The CI run's page on GitHub (from the variables every Actions step has), else None."""
+    server, repository, run = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server.rstrip('/')}/{repository}/actions/runs/{run}" if server and repository and run else None
 
 
 def step_summary() -> Path | None:
@@ -156,26 +174,38 @@ def append_step_summary(sections: Sequence[str]) -> Path | None:
     return path
 
 
-def merge_indexes(paths: Sequence[Path], out: Path | None) -> str:
-    """One table of the images of several index.json files (one per CI job); also into `out`
-    (index.json and index.md, links relative to it) and the step summary. Returns the table.
+def merge_indexes(paths: Sequence[Path], out: Path | None, planned: Sequence[str] = ()) -> str:
+    """One table of the images of several index.json files (one per CI job); also into `out` and
+    the step summary. Returns the table.
 
-    Every input and output is checked before anything is written (UserError, exit 2)."""
+    planned: the tags the run meant to build (its matrix); one without a results file gets a
+    failed row (missing_entry), so a job that died early is not silently absent. With `out`, each
+    image's report files are copied to out/<tag>/ and the merged index.json / index.md link there:
+    the directory is complete on its own (CI uploads it as one artifact).
+
+    Every input and output is checked before anything is written (UserError, exit 2).
+    """
     if out is not None:
         check_output_dir(out, "--out")
     step_summary()
     entries = read_indexes(paths)
-    text = index_markdown(entries)
+    found = {e["tag"] for e in entries}
+    entries += [missing_entry(tag) for tag in dict.fromkeys(planned) if tag not in found]
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
-            for entry in entries:  # paths relative to the merged index, so its links keep working
+            for entry in entries:
                 for key in FILE_KEYS:
                     if entry.get(key):
-                        entry[key] = os.path.relpath(entry[key], out)
+                        source = Path(entry[key])
+                        target = out / _safe_name(entry["tag"]) / source.name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        if source.resolve() != target.resolve():
+                            shutil.copyfile(source, target)
+                        entry[key] = target.relative_to(out).as_posix()
             (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
             (out / INDEX_MD).write_text(index_markdown(entries))
         except OSError as exc:
             raise UserError(f"--out {out}: cannot be written ({exc.strerror})") from None
-    append_step_summary([text])
-    return text
+    append_step_summary([index_markdown(entries, run_url=run_url())])
+    return index_markdown(entries)

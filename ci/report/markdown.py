@@ -108,6 +108,9 @@ def image_markdown(report: CheckReport, *, packages: bool = True, level: int = 1
             f"{human_size(facts.compressed_size)} compressed, {layers} layers |",
             f"| base | {code(facts.base_image)} |",
         ]
+        if facts.provenance:
+            built_from = ", ".join(f"{cell(key)} {code(value)}" for key, value in facts.provenance.items())
+            lines.append(f"| provenance | {built_from} |")
         lines += [f"| {name} | {cell(value)} |" for name, value in _version_rows(facts)]
         counts = ", ".join(
             f"{len(facts.packages_of(kind))} {kind}" for kind in PACKAGE_TITLES if facts.packages_of(kind)
@@ -243,12 +246,22 @@ def vulnerability_cell(summary: object) -> str:
     return text
 
 
-def index_markdown(entries: Sequence[JsonDict], *, title: str = "Built images") -> str:
-    """The seed guide's table of built images, from index.json entries (one run or several merged)."""
+def index_markdown(
+    entries: Sequence[JsonDict], *, title: str = "Built images", run_url: str | None = None
+) -> str:
+    """The seed guide's table of built images, from index.json entries (one run or several merged).
+
+    Links go to each image's report.md, relative to the index. run_url: a CI run's page instead
+    (a job summary is rendered on github.com, where a relative path leads nowhere; the files are
+    in the run's artifacts).
+    """
     lines = [f"# {title}", "", *INDEX_COLUMNS]
     for e in entries:
         row = index_row(e)
-        report = f"[report]({link(e['markdown'])})" if e.get("markdown") else "-"
+        if run_url is not None:
+            report = f"[artifacts]({run_url}#artifacts)" if e.get("markdown") else f"[job log]({run_url})"
+        else:
+            report = f"[report]({link(e['markdown'])})" if e.get("markdown") else "-"
         lines.append(
             f"| {code(row['tag'])} | {cell(row['result'])} | {code(row['image id'])} | {row['size']} | "
             f"{row['compressed']} | {cell(row['TensorFlow'])} | {cell(row['Python'])} | "

@@ -114,6 +114,9 @@ class ImageFacts:
     notes: list[str] = field(default_factory=list)  # what could not be measured, and why
     sbom: str | None = None  # syft's CycloneDX JSON, written as sbom.cdx.json
     vulnerabilities: VulnScan | None = None  # None: not scanned (see notes)
+    # The image's own org.opencontainers.image.{created,revision,source,version} labels, keyed by
+    # the last word: which commit of which repository built it (ci.model.provenance).
+    provenance: dict[str, str] = field(default_factory=dict)
 
     def packages_of(self, kind: str) -> list[Package]:
         return [p for p in self.packages if p.kind == kind]

@@ -38,6 +38,7 @@ class OciImage:
     config_size: int
     layers: tuple[LayerFacts, ...]
     notes: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # the config's Labels, sorted
 
     @property
     def compressed_size(self) -> int:
@@ -143,6 +144,7 @@ def read_image(tarball: Path, *, measure_uncompressed: bool = True) -> OciImage:
             config_size=int(manifest["config"]["size"]),
             layers=tuple(layers),
             notes=tuple(notes),
+            labels=tuple(sorted((config.get("config") or {}).get("Labels", {}).items())),
         )
 
 

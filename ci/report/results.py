@@ -18,6 +18,7 @@ written and validated here only.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from ci.report.model import STATUSES, CheckReport, PushedImage, VulnScan
 SCHEMA = 1
 INDEX_JSON = "index.json"
 FILE_KEYS = ("report", "markdown", "sbom")  # per-image files, relative to the index.json
+NO_REPORT = "no report: the job ended before writing one (see its log)"
 JsonDict = dict[str, Any]
 TOP_FINDINGS = 5  # findings named in index.json (report.json has them all)
 
@@ -103,10 +105,25 @@ def vulnerability_summary(scan: VulnScan | None, top: int | None = None) -> Json
     }
 
 
-def index_entry(report: CheckReport, files: dict[str, str | None], commit: str | None = None) -> JsonDict:
+def index_entry(report: CheckReport, files: dict[str, str | None]) -> JsonDict:
     """summary_json plus the commit built and the paths of the image's own files (FILE_KEYS),
-    relative to the index."""
+    relative to the index. The commit is the image's own revision label (ci.model.provenance), so
+    re-testing an old image names the commit that built it, not the checkout doing the test."""
+    commit = report.facts.provenance.get("revision") if report.facts is not None else None
     return {**summary_json(report), "commit": commit, **{key: files.get(key) for key in FILE_KEYS}}
+
+
+def missing_entry(tag: str) -> JsonDict:
+    """A planned image with no results file: its CI job ended before writing one (killed, out of
+    disk, timed out, cancelled), so the run's table shows it failed instead of leaving it out."""
+    return {
+        "tag": tag,
+        "tags": [tag],
+        "ok": False,
+        "pushed": None,
+        "checks": [{"name": "report", "status": "fail", "message": NO_REPORT, "seconds": None}],
+        **dict.fromkeys(FILE_KEYS),
+    }
 
 
 def index_json(entries: Iterable[JsonDict]) -> JsonDict:
@@ -276,3 +293,19 @@ def read_indexes(paths: Sequence[Path], flag: str = "INDEX_JSON") -> list[JsonDi
                     moved[key] = str(found.path.parent / moved[key])
             entries.append(moved)
     return entries
+
+
+def matrix_tags(text: str, flag: str = "--matrix") -> list[str]:
+    """The tags of a build matrix (`matrix`'s JSON: {"include": [{"tag": ...}, ...]})."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"{flag}: not JSON ({exc})") from None
+    rows = data.get("include") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("tag"), str) for r in rows
+    ):
+        raise UserError(
+            f'{flag}: expected the `matrix` command\'s JSON, {{"include": [{{"tag": ...}}, ...]}}'
+        )
+    return [str(r["tag"]) for r in rows]

@@ -11,7 +11,9 @@ One addition to what syft writes: the root component (`metadata.component`, name
 with its tag as version) gets the image's digest, as an OCI package URL
 (`pkg:oci/NAME@sha256:...?repository_url=...&tag=...`) and a SHA-256 hash, so the SBOM says which
 image it describes; promote and `cosign verify-attestation` users can compare it with the digest
-they pulled. Everything else stays as syft wrote it.
+they pulled. It also carries the image's provenance labels (org.opencontainers.image.created,
+revision, source, version; ci.model.provenance) as properties, the same values report.json shows,
+so the attested SBOM names the commit that built the image. Everything else stays as syft wrote it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from packageurl import PackageURL
 
 from ci.model import refs
+from ci.model.provenance import OCI
 
 CONFIG = Path(__file__).with_name("syft.yaml")
 FORMAT = "cyclonedx-json@1.6"  # syft's default is 1.7; 1.6 is what scanners and validators know best
@@ -37,7 +41,14 @@ class SbomError(Exception):
 
 
 def generate(
-    syft: Path, tarball: Path, *, name: str, tag: str, digest: str, repository: str | None = None
+    syft: Path,
+    tarball: Path,
+    *,
+    name: str,
+    tag: str,
+    digest: str,
+    repository: str | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> str:
     """syft's CycloneDX JSON for the OCI tarball, with the root component pinned to `digest`."""
     with tempfile.TemporaryDirectory(prefix="tfci-sbom-") as tmp:
@@ -59,18 +70,35 @@ def generate(
             last = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["(no output)"]
             raise SbomError(f"syft exited {done.returncode}: {' '.join(last[0].split())[:300]}")
         bom = json.loads(out.read_text(encoding="utf-8"))
-    pin_root(bom, name=name, tag=tag, digest=digest, repository=repository)
+    pin_root(bom, name=name, tag=tag, digest=digest, repository=repository, provenance=provenance)
     return json.dumps(bom, indent=2) + "\n"
 
 
-def pin_root(bom: dict[str, Any], *, name: str, tag: str, digest: str, repository: str | None) -> None:
-    """Give syft's root component the image digest (purl and hash); its name and version stay."""
+def pin_root(
+    bom: dict[str, Any],
+    *,
+    name: str,
+    tag: str,
+    digest: str,
+    repository: str | None,
+    provenance: Mapping[str, str] | None = None,
+) -> None:
+    """Give syft's root component the image digest (purl and hash) and the provenance labels as
+    properties (replacing any of the same name); its name and version stay."""
     if not refs.is_digest(digest):
         raise SbomError(f"not an image digest: {digest!r}")
     qualifiers = {"tag": tag, **({"repository_url": repository} if repository else {})}
     root = bom.setdefault("metadata", {}).setdefault("component", {"type": "container", "name": name})
     root["purl"] = PackageURL("oci", None, name.lower(), digest, qualifiers).to_string()
     root["hashes"] = [{"alg": "SHA-256", "content": digest.removeprefix("sha256:")}]
+    if provenance:
+        names = {f"{OCI}.{key}" for key in provenance}
+        kept = [
+            p for p in root.get("properties") or [] if not (isinstance(p, dict) and p.get("name") in names)
+        ]
+        root["properties"] = kept + [
+            {"name": f"{OCI}.{k}", "value": v} for k, v in sorted(provenance.items())
+        ]
 
 
 def root_digest(bom: dict[str, Any]) -> str | None:

@@ -38,6 +38,7 @@ from ci.table.load import load_table
 from ci.table.resolve import resolve_targets
 from tests.conftest import Infra, TokenRegistry
 from tests.e2e import specs
+from tests.e2e.signing import Keys, make_keys, waivers
 
 pytestmark = [pytest.mark.engine]
 
@@ -92,39 +93,7 @@ def assert_storage_saw_no_credentials(infra: Infra) -> None:
         )
 
 
-def waivers(path: Path, expires: datetime.date) -> Path:
-    """A waiver file for the TEST DATA advisory on openssl (tests/fixtures/osv), ending on `expires`."""
-    path.write_text(
-        "waivers:\n  - id: TFCI-TEST-2026-0001\n    package: openssl\n"
-        '    reason: "TEST DATA: the fixture advisory, waived to test the waiver path"\n'
-        f"    expires: {expires}\n"
-    )
-    return path
-
-
 TODAY = datetime.date.today()
-
-
-@dataclass(frozen=True)
-class Keys:
-    """A cosign key pair made for this module, its password, and per-registry docker configs."""
-
-    private: Path
-    public: Path
-    password: str
-    root: Path
-
-    def docker_config(self, infra: Infra, registry: TokenRegistry) -> Path:
-        """What a user does before `cosign verify`: log in (skopeo writes a docker config)."""
-        directory = self.root / f"docker-{registry.address.replace(':', '-')}"
-        if not (directory / "config.json").exists():
-            directory.mkdir(mode=0o700)
-            subprocess.run(
-                ["skopeo", "login", "--authfile", str(directory / "config.json"), "--cert-dir",
-                 str(self.root / "certs"), "-u", registry.user, "--password-stdin", registry.address],
-                input=registry.password, text=True, capture_output=True, check=True,
-            )  # fmt: skip
-        return directory
 
 
 def cosign(
@@ -149,15 +118,7 @@ def verify_args(keys: Keys) -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def keys(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    root = tmp_path_factory.mktemp("cosign")
-    (root / "certs").mkdir()
-    (root / "certs" / "ca.crt").write_bytes(infra.registry_ca.read_bytes())
-    password = secrets.token_hex(12)
-    env = {**os.environ, "COSIGN_PASSWORD": password, "TUF_ROOT": str(root / "tuf")}
-    subprocess.run(
-        [str(infra.cosign), "generate-key-pair"], cwd=root, env=env, capture_output=True, check=True
-    )
-    return Keys(root / "cosign.key", root / "cosign.pub", password, root)
+    return make_keys(infra, tmp_path_factory.mktemp("cosign"))
 
 
 @dataclass(frozen=True)

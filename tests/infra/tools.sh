@@ -6,6 +6,7 @@
 #   osv-scanner  vulnerability scan of that SBOM (OSV database)   github.com/google/osv-scanner/v2
 #   cosign       signatures and attestations (Sigstore)           github.com/sigstore/cosign/v3
 #   actionlint   the workflows' lint (.ci/run)                    github.com/rhysd/actionlint
+#   act          runs the workflows locally (tests/e2e)           github.com/nektos/act
 #
 #   tools.sh install [TOOL...]   build what is missing (default: syft osv-scanner cosign); one line
 #                                per tool with its time; a failed build prints the end of its log
@@ -30,7 +31,8 @@ version_of() {
     osv-scanner) echo v2.5.0 ;;  # v2.6.0 needs Go >= 1.27
     cosign) echo v3.1.3 ;;
     actionlint) echo v1.7.12 ;;
-    *) echo "tools.sh: unknown tool $1 (known: syft osv-scanner cosign actionlint)" >&2; exit 2 ;;
+    act) echo v0.2.89 ;;
+    *) echo "tools.sh: unknown tool $1 (known: syft osv-scanner cosign actionlint act)" >&2; exit 2 ;;
   esac
 }
 
@@ -40,6 +42,7 @@ package_of() {
     osv-scanner) echo github.com/google/osv-scanner/v2/cmd/osv-scanner ;;
     cosign) echo github.com/sigstore/cosign/v3/cmd/cosign ;;
     actionlint) echo github.com/rhysd/actionlint/cmd/actionlint ;;
+    act) echo github.com/nektos/act ;;
   esac
 }
 

@@ -39,6 +39,14 @@ def scan(*, waived: bool = True) -> VulnScan:
     )
 
 
+PROVENANCE = {
+    "created": "2026-11-28T05:31:00Z",
+    "revision": "0123456789abcdef0123456789abcdef01234567",
+    "source": "https://github.com/myorg/tf-images",
+    "version": TAG,
+}
+
+
 def layer(number: int, step: str, size: int, created_by: str) -> LayerFacts:
     return LayerFacts(
         digest=f"sha256:{number:064x}",
@@ -89,6 +97,7 @@ def facts(variant: str = "cpu") -> ImageFacts:
         notes=["example note"],
         sbom=sbom,
         vulnerabilities=scan(),
+        provenance=dict(PROVENANCE),
     )
 
 

@@ -1,5 +1,7 @@
 """The engine session's log and engine checks, without an engine: a private log no other local user
-can redirect, and an engine address nothing answers at ends in one line within seconds."""
+can redirect, progress on stderr as it happens when asked (grouped per image in a GitHub Actions job
+log) and always in the file, and an engine address nothing answers at ends in one line within
+seconds."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ import io
 import os
 import socket
 import stat
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from ci.engine import session
-from ci.engine.session import EngineTarget, check_engine, engine_target, session_log
+from ci.engine import session, watchdog
+from ci.engine.session import EngineTarget, check_engine, engine_target, log_group, session_log
 from ci.model.errors import UserError
 
 STAMP = "20260101-000000"
@@ -64,10 +67,10 @@ def test_a_log_directory_of_another_user_or_a_link_is_refused(log_dir: Path, tmp
 
 
 def test_the_engine_flag_or_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(session.RUNNER_HOST_ENV, "tcp://10.0.0.1:1234")
+    monkeypatch.setenv(watchdog.RUNNER_HOST_ENV, "tcp://10.0.0.1:1234")
     assert engine_target(flag_given=True) == EngineTarget("tcp://10.0.0.1:1234", "--engine")
     assert engine_target(flag_given=False).origin == "$_EXPERIMENTAL_DAGGER_RUNNER_HOST"
-    monkeypatch.delenv(session.RUNNER_HOST_ENV)
+    monkeypatch.delenv(watchdog.RUNNER_HOST_ENV)
     assert engine_target(flag_given=False).address is None
 
 
@@ -105,3 +108,40 @@ def test_a_dagger_cli_on_path_is_used_when_none_is_configured(
     monkeypatch.setenv(session.CLI_BIN_ENV, "/opt/dagger")
     with session.dagger_cli():
         assert os.environ[session.CLI_BIN_ENV] == "/opt/dagger"
+
+
+def test_streamed_progress_reaches_stderr_and_the_log_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFCI_LOG_DIR", str(tmp_path / "logs"))
+    stderr = io.StringIO()
+    with session_log(stderr, verbose=True) as (stream, path):
+        # what the SDK does with it: the session CLI's stderr
+        subprocess.run(
+            ["sh", "-c", "echo '1   : connecting to engine'; echo '2   : DONE'"],
+            stderr=stream,
+            stdout=stream,
+            check=True,
+        )
+    assert stderr.getvalue() == "1   : connecting to engine\n2   : DONE\n"
+    assert path.read_text() == stderr.getvalue()  # kept for the upload when a job fails
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_without_streaming_only_the_file_has_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFCI_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.delenv("TFCI_DAGGER_LOG", raising=False)
+    stderr = io.StringIO()
+    with session_log(stderr) as (stream, path):
+        subprocess.run(["sh", "-c", "echo quiet"], stdout=stream, check=True)
+    assert stderr.getvalue() == ""
+    assert path.read_text() == "quiet\n"
+
+
+def test_groups_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    with log_group("2.15.0-python3.11-cpu-debian12: build", enabled=True):
+        print("inside")
+    with log_group("not on GitHub", enabled=False):
+        pass
+    err = capsys.readouterr().err
+    assert err == "::group::2.15.0-python3.11-cpu-debian12: build\n::endgroup::\n"

@@ -12,7 +12,7 @@ from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_WAIVERS
 from ci.model.spec import ImageSpec
 from ci.model.vulns import Severity
-from ci.pipeline.evidence import CHECK, EvidenceSettings, sbom_maker, scan_image, settings, source_commit
+from ci.pipeline.evidence import CHECK, EvidenceSettings, sbom_maker, scan_image, settings
 from ci.pipeline.preflight import VulnInputs, evidence_settings
 from ci.probe.manifests import CollectError
 from ci.report.model import CheckReport
@@ -94,12 +94,3 @@ def test_the_sbom_names_the_image_and_syft_failing_is_a_report_failure(
     with pytest.raises(CollectError, match="SBOM: syft exited 3"):
         make(tools / "image.tar", "sha256:" + "0" * 64)
     assert report.timings["sbom"] >= 0
-
-
-def test_the_commit_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GITHUB_SHA", "f" * 40)
-    assert source_commit() == "f" * 40
-    monkeypatch.delenv("GITHUB_SHA")
-    commit = source_commit()
-    assert commit is not None
-    assert len(commit.removesuffix("-dirty")) == 40

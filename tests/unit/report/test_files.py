@@ -81,6 +81,8 @@ def test_report_json_has_layers_steps_and_packages(tmp_path: Path) -> None:
     assert list(data["packages"]) == ["deb", "pypi", "npm", "other"]
     assert data["pieces"] == ["os", "versions"]
     assert data["timings"] == {"build": 82.0, "checks": 10.0}
+    assert data["provenance"] == report_samples.PROVENANCE  # created, revision, source, version
+
     vulns = data["vulnerabilities"]
     assert (vulns["gate"], vulns["passed"], vulns["waived"], vulns["today"]) == (
         "HIGH",
@@ -98,11 +100,11 @@ def test_report_json_has_layers_steps_and_packages(tmp_path: Path) -> None:
 
 def test_the_sbom_file_is_syfts_as_collected(tmp_path: Path) -> None:
     report = report_samples.report()
-    write_run(tmp_path, [report], commit="abc123")
+    write_run(tmp_path, [report])
     assert report.facts is not None
     assert (tmp_path / TAG / "sbom.cdx.json").read_text() == report.facts.sbom
     (entry,) = json.loads((tmp_path / "index.json").read_text())["images"]
-    assert entry["commit"] == "abc123"
+    assert entry["commit"] == report_samples.PROVENANCE["revision"]  # the image's own label
     assert entry["vulnerabilities"]["counts"]["HIGH"] == 1
     assert len(entry["vulnerabilities"]["top"]) == 3
 

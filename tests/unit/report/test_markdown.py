@@ -46,6 +46,7 @@ def test_markdown_shows_sizes_checks_steps_layers_and_packages() -> None:
     )
     assert "## npm packages: 1" in text
     assert "CUDA" not in text  # a CPU image has no CUDA piece
+    assert "| provenance | created `2026-11-28T05:31:00Z`, revision `0123456789abcdef" in text
     short = image_markdown(report_samples.report(), packages=False, level=2)
     assert short.startswith("## ")
     assert "| openssl |" not in short

@@ -14,7 +14,7 @@ from tests.unit import report_samples
 
 
 def entry(tmp_path: Path) -> dict[str, Any]:
-    write_run(tmp_path, [report_samples.report()], commit="0123abc")
+    write_run(tmp_path, [report_samples.report()])
     image: dict[str, Any] = json.loads((tmp_path / "index.json").read_text())["images"][0]
     return image
 
@@ -24,7 +24,7 @@ def test_each_check_its_status_and_seconds_the_commit_and_the_table_row(tmp_path
     assert predicate["image"] == report_samples.TAG
     assert predicate["digest"] == report_samples.DIGEST
     assert predicate["repository"] == "127.0.0.1:5000/tfci/tensorflow"
-    assert predicate["commit"] == "0123abc"
+    assert predicate["commit"] == report_samples.PROVENANCE["revision"]  # the image's own label
     assert predicate["status"] == "passed"
     assert predicate["checks"][1] == {
         "name": "tensorflow smoke test",

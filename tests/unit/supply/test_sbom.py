@@ -10,7 +10,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from ci.supply.sbom import SbomError, generate, pin_root, root_digest
-from tests.unit.report_samples import SBOM
+from tests.unit.report_samples import PROVENANCE, SBOM
 
 DIGEST = "sha256:" + "2" * 64
 
@@ -43,6 +43,18 @@ def test_the_root_gets_the_digest_and_keeps_syfts_name_and_version() -> None:
     assert "repository_url" not in json.dumps(unpublished)
     with pytest.raises(SbomError, match="not an image digest"):
         pin_root({}, name="x", tag="t", digest="latest", repository=None)
+
+
+def test_the_root_carries_the_images_provenance_labels() -> None:
+    """The attested SBOM names the commit that built the image, as report.json does."""
+    bom = json.loads(SBOM.read_text())
+    pin_root(bom, name="tensorflow", tag="t", digest=DIGEST, repository=None, provenance=PROVENANCE)
+    pin_root(bom, name="tensorflow", tag="t", digest=DIGEST, repository=None, provenance=PROVENANCE)
+    properties = bom["metadata"]["component"]["properties"]
+    ours = {p["name"]: p["value"] for p in properties if p["name"].startswith("org.opencontainers.")}
+    assert ours == {f"org.opencontainers.image.{k}": v for k, v in PROVENANCE.items()}
+    assert len([p for p in properties if p["name"] == "org.opencontainers.image.revision"]) == 1
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(bom)) is None
 
 
 def test_a_syft_that_cannot_run_is_one_line(tmp_path: Path) -> None:
