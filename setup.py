@@ -1,4 +1,4 @@
-"""Build hook: ship versions.yaml and context/ inside the package, as ci/data/.
+"""Build hook: ship versions.yaml, the waivers and context/ inside the package, as ci/data/.
 
 Why: `tf-images` installed from a wheel (`pip install .`, `pipx install .`) runs from site-packages,
 where there is no repository root to find the table and the image's context/ in. The wheel carries
@@ -15,7 +15,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-SHIPPED = ("versions.yaml", "versions.lock.yaml", "context")  # relative to the repository root
+# relative to the repository root
+SHIPPED = ("versions.yaml", "versions.lock.yaml", "vuln-waivers.yaml", "context")
 
 
 class BuildPyWithData(build_py):

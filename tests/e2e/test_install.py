@@ -87,9 +87,10 @@ def test_help_names_tf_images_and_the_shipped_files(installed_wheel: Path, tmp_p
     assert "site-packages/ci/data/context" in "".join(build_help.split())  # argparse wraps it
 
 
-def test_the_wheel_ships_the_checkouts_table_and_context(installed_wheel: Path) -> None:
+def test_the_wheel_ships_the_checkouts_table_waivers_and_context(installed_wheel: Path) -> None:
     (data,) = installed_wheel.parent.glob("lib/python*/site-packages/ci/data")
-    assert filecmp.cmp(data / "versions.yaml", REPO / "versions.yaml", shallow=False)
+    for name in ("versions.yaml", "vuln-waivers.yaml"):  # the table, and the gate's reviewed waivers
+        assert filecmp.cmp(data / name, REPO / name, shallow=False), name
     tracked = subprocess.run(
         ["git", "ls-files", "context"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
