@@ -44,7 +44,7 @@ import anyio
 from ci.build import apt
 from ci.build.layers import OS_PACKAGES, Layers
 from ci.build.options import BuildOptions
-from ci.build.pip import parse_pip_reports
+from ci.build.pip import parse_uv_output
 from ci.build.python import SYSTEM_PYTHON_PACKAGES, refuse_if_unbuildable
 from ci.engine.remote import RemoteSession, from_flags
 from ci.model.spec import ImageSpec
@@ -224,15 +224,15 @@ class Bench:
                 await remote.mark()
                 closing = time.monotonic()
             closed = time.monotonic() - closing
-        reports = parse_pip_reports(strip_ansi(log_path.read_text()))
+        counts = parse_uv_output(strip_ansi(log_path.read_text()))
         with engine.log.open("rb") as engine_log:
             engine_log.seek(engine_log_start)
             ran = layers_run(engine_log.read().decode(errors="replace"))
         measure = Measure(
             seconds=seconds,
             downloaded=downloaded,
-            pip_reused=sum(r for r, _, _ in reports),
-            pip_new=sum(n for _, n, _ in reports),
+            pip_reused=counts.installed,
+            pip_new=counts.prepared,
             layers_run=[layer for layer, count in ran.items() if count],
         )
         if remote.exporting:

@@ -28,8 +28,8 @@ LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
     ("sshd", f"{BUILD_DIR}/sshd.sh"),
     ("python", f"{BUILD_DIR}/system-python.sh "),  # system Python
     ("python", f"{BUILD_DIR}/miniconda.sh "),  # Miniconda
-    ("jupyter", f"{BUILD_DIR}/pip-install.sh jupyterlab"),
-    ("tensorflow", f"{BUILD_DIR}/pip-install.sh tensorflow"),
+    ("jupyter", f"{BUILD_DIR}/uv-install.sh jupyterlab"),
+    ("tensorflow", f"{BUILD_DIR}/uv-install.sh tensorflow"),
     ("system_files", "/init/init/init.py --build"),
 )  # runtime_files runs no command (ci/build/layers.py): it is a file copy
 
