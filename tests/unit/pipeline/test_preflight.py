@@ -1,4 +1,4 @@
-"""Build preflight: where exports go, and a publish target that never shows its password."""
+"""Build preflight: where exports go, a publish target that never shows its password, the installer."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import dataclasses
 
 import pytest
 
+from ci.build import installer
+from ci.build.options import BuildOptions
 from ci.model.errors import UserError
 from ci.model.spec import ImageSpec
-from ci.pipeline.preflight import Publish, export_path
+from ci.pipeline.preflight import PreflightFailed, Publish, export_path, fetch_installers
 from ci.registry.skopeo import Credentials
 
 
@@ -25,3 +27,18 @@ def test_publish_repr_hides_the_password() -> None:
     publish = Publish("r.example", "r.example/tf", Credentials("ci", "s3cret-value"))
     assert "s3cret" not in repr(publish)
     assert "s3cret" not in str(publish)
+
+
+def test_an_installer_that_cannot_be_fetched_stops_the_build_before_the_engine(
+    spec: ImageSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[object] = []
+
+    def unreachable(pin: object, ca_bundle: object = None, **kwargs: object) -> None:
+        asked.append(pin)
+        raise installer.InstallerUnavailable("cannot download the pinned installer https://x.example/uv.whl")
+
+    monkeypatch.setattr(installer, "binary", unreachable)
+    with pytest.raises(PreflightFailed, match="pip layers' installer: cannot download"):
+        fetch_installers((spec, dataclasses.replace(spec, tag="other")), BuildOptions())
+    assert asked == [spec.installer], "one pin, fetched once for every image that shares it"
