@@ -8,9 +8,13 @@ log of the bench's private registry:
   nanosecond; the engine's `fetching layer` lines carry no digest or size in Dagger v0.19.10);
 - re-run: the layer commands the engine really ran (`starting container` .. `container done`), by
   the markers of tests/e2e/progress.py (0 when every layer came from the cache);
-- unpack: the rest of the time until the bench's materialize command started (it needs every layer
-  on disk): BuildKit applies the imported layers one after another, decompressing and writing
+- unpack: from the last blob transfer until the bench's materialize command started (it needs every
+  layer on disk): BuildKit applies the imported layers one after another, decompressing and writing
   every file, before any command can run in the image.
+
+When the build asks for one layer at a time (ci.build.steps syncs after each layer function),
+fetching and unpacking interleave: "pull" is then the window over which the blobs came, unpacking
+included, and "unpack" only what followed the last blob.
 
 The engine logs whole seconds, so unpack and re-run are +-1 s; the registry's times are exact.
 """
