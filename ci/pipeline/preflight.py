@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci import select
+from ci.build import installer
 from ci.build.options import BuildOptions
 from ci.build.python import refuse_if_unbuildable
 from ci.engine.remote import RemoteSession, from_flags
@@ -185,6 +186,15 @@ def check_registries(inputs: BuildInputs, publish: Publish | None, specs: tuple[
             raise PreflightFailed(f"base image {'; '.join(errors)}")
 
 
+def fetch_installers(specs: tuple[ImageSpec, ...], options: BuildOptions) -> None:
+    """The pinned uv on the host (downloaded and verified once, then cached) before any layer needs it."""
+    for pin in dict.fromkeys(spec.installer for spec in specs):
+        try:
+            installer.binary(pin, options.ca_bundle)
+        except installer.InstallerUnavailable as err:
+            raise PreflightFailed(f"the pip layers' installer: {err}") from None
+
+
 def make_plan(inputs: BuildInputs) -> BuildPlan:
     """Check every input that can fail before engine work; UserError (exit 2) or PreflightFailed (1)."""
     if inputs.jobs < 1:
@@ -220,6 +230,7 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         remote.read_exports()
     except RegistryError as err:
         raise PreflightFailed(f"--cache-to: {err}") from None
+    fetch_installers(specs, inputs.options)
     return BuildPlan(
         specs=specs,
         options=inputs.options,

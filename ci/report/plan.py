@@ -22,10 +22,16 @@ def spec_to_dict(spec: ImageSpec) -> JsonDict:
     data["labels"] = dict(spec.labels)
     data["all_tags"] = list(spec.all_tags)
     data["buildable"] = spec.buildable
-    for key, value in data.items():
-        if isinstance(value, tuple):
-            data[key] = list(value)
-    return data
+    return {key: _lists(value) for key, value in data.items()}
+
+
+def _lists(value: Any) -> Any:  # noqa: ANN401 - JSON-ready values of any shape
+    """Tuples as lists, at any depth (the installer's files are a tuple of mappings)."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
 
 
 def plan_json(specs: Sequence[ImageSpec]) -> str:

@@ -152,6 +152,7 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
         aliases=(),
         labels=(),
         warnings=tuple(warnings),
+        installer=table.installer,
         refusals=refusals,
         pip_extra_indexes=(
             (release.pip_cuda.index,)

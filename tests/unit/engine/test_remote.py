@@ -28,12 +28,30 @@ def test_a_bare_repository_means_one_ref_per_image(table: Table) -> None:
     spec = _cpu(table)
     session = from_flags(cache_to=["ghcr.io/o/tf-cache"], cache_from=["ghcr.io/o/tf-cache"], specs=[spec])
     assert [c.render() for c in session.exports] == [
-        f"type=registry,ref=ghcr.io/o/tf-cache:{spec.tag},mode=max"
+        f"type=registry,ref=ghcr.io/o/tf-cache:{spec.tag},mode=max,{ZSTD}"
     ]
     assert session.imports[0] == f"type=registry,ref=ghcr.io/o/tf-cache:{spec.tag}"
     env = session.environment()
     assert env[ENV_EXPORT] == session.exports[0].render()
     assert ENV_RUNNER not in env
+
+
+ZSTD = "compression=zstd,force-compression=true,oci-mediatypes=true"
+
+
+def test_registry_exports_default_to_zstd_unless_a_compression_is_named(table: Table) -> None:
+    """zstd layers restore several times faster on a fresh engine (decompression is its main cost)."""
+    spec = _cpu(table)
+    rendered = from_flags(cache_to=["r.example/c"], specs=[spec]).exports[0].render()
+    assert rendered.endswith(f",mode=max,{ZSTD}")
+    gzip = parse_cache("--cache-to", "type=registry,ref=r.example/c:x,compression=gzip")
+    assert gzip.render() == "type=registry,ref=r.example/c:x,compression=gzip,mode=max"
+    mine = parse_cache("--cache-to", "type=registry,ref=r.example/c:x,compression=zstd,compression-level=9")
+    assert dict(mine.attrs)["compression-level"] == "9"
+    assert "force-compression" not in dict(mine.attrs)  # named: taken as given
+    assert "compression" not in dict(parse_cache("--cache-from", "r.example/c:x").attrs)  # imports: no attrs
+    local = parse_cache("--cache-to", "type=local,dest=/tmp/c")
+    assert "compression" not in dict(local.attrs)
 
 
 def test_imports_include_the_images_that_share_lower_layers(table: Table) -> None:
@@ -64,7 +82,7 @@ def test_full_configs_pass_through_with_tag_placeholders_and_mode_max(table: Tab
         engine="tcp://10.0.0.5:1234",
         specs=[spec],
     )
-    assert session.exports[0].render() == f"type=registry,ref=r.example:5000/c:{spec.tag},mode=max"
+    assert session.exports[0].render() == f"type=registry,ref=r.example:5000/c:{spec.tag},mode=max,{ZSTD}"
     env = session.environment()
     assert env[ENV_IMPORT] == "type=registry,ref=r.example:5000/c:main;type=s3,bucket=b,region=eu-west-1"
     assert env[ENV_RUNNER] == "tcp://10.0.0.5:1234"

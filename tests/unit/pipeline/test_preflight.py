@@ -1,4 +1,4 @@
-"""Build preflight: where exports go, and a publish target that never shows its password."""
+"""Build preflight: where exports go, a publish target that never shows its password, the installer."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from ci.build import installer
+from ci.build.options import BuildOptions
 from ci.cli import main
 from ci.engine import remote
 from ci.model.errors import UserError
 from ci.model.spec import ImageSpec
-from ci.pipeline.preflight import Publish, export_path
+from ci.pipeline.preflight import PreflightFailed, Publish, export_path, fetch_installers
 from ci.registry.skopeo import Credentials
 from tests.e2e.specs import CPU_CLI_ARGS
 
@@ -101,3 +103,18 @@ def test_a_cache_registry_that_never_answers_is_one_line_in_seconds(
     assert err.count("\n") == 1, err
     assert err.startswith(f"error: --cache-to: inspect {address}/cache:")
     assert "no answer within 3s" in err
+
+
+def test_an_installer_that_cannot_be_fetched_stops_the_build_before_the_engine(
+    spec: ImageSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[object] = []
+
+    def unreachable(pin: object, ca_bundle: object = None, **kwargs: object) -> None:
+        asked.append(pin)
+        raise installer.InstallerUnavailable("cannot download the pinned installer https://x.example/uv.whl")
+
+    monkeypatch.setattr(installer, "binary", unreachable)
+    with pytest.raises(PreflightFailed, match="pip layers' installer: cannot download"):
+        fetch_installers((spec, dataclasses.replace(spec, tag="other")), BuildOptions())
+    assert asked == [spec.installer], "one pin, fetched once for every image that shares it"

@@ -9,11 +9,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ci import select
+from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_TABLE
 from ci.table.fields import display_name
 from ci.table.load import load_table
@@ -98,3 +100,36 @@ def test_the_table_reader_on_hostile_tables(document: str, kind: str) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = hostile.hostile_path(Path(directory), "versions.yaml", document, kind)
         hostile.assert_reader(lambda: select.load(path), display_name(path))
+
+
+def test_the_installer_pin_is_checked(write_table: Any, raw_table: dict[str, Any]) -> None:
+    """tools.uv: a version, a cited source and, per platform, a uv wheel URL with two sha256."""
+
+    def loads(change: Any) -> None:
+        data = copy.deepcopy(raw_table)
+        change(data["tools"]["uv"])
+        load_table(write_table(data))
+
+    amd64 = "linux/amd64"
+    cases = [
+        (
+            lambda uv: uv["files"][amd64].update(sha256="abc"),
+            r"tools.uv.files\['linux/amd64'\]: field 'sha256'",
+        ),
+        (lambda uv: uv["files"][amd64].pop("binary_sha256"), "field 'binary_sha256': missing"),
+        (
+            lambda uv: uv["files"][amd64].update(url="https://x.example/pip-1.0.whl"),
+            "is not a uv 0.13.8 wheel",
+        ),
+        (lambda uv: uv.update(files={"linux/arm64": uv["files"][amd64]}), "no wheel for linux/amd64"),
+        (lambda uv: uv.update(files={"amd64": uv["files"][amd64]}), "not a platform"),
+        (lambda uv: uv.update(source="nowhere"), "'nowhere' is not a key of sources"),
+        (lambda uv: uv.update(version="0.13"), "field 'version'"),
+    ]
+    for change, message in cases:
+        with pytest.raises(UserError, match=message):
+            loads(change)
+    data = copy.deepcopy(raw_table)
+    del data["tools"]
+    with pytest.raises(UserError, match="tools"):
+        load_table(write_table(data))
