@@ -51,6 +51,7 @@ from ci.engine.watchdog import (
     SocketProbe,
     kill_session_children,
     probe_for,
+    session_children,
     watch_engine,
 )
 from ci.model.outputs import private_dir
@@ -226,13 +227,16 @@ def run_session(
     lost: list[str] = []
     connected = threading.Event()
     timed_out = threading.Event()
+    # Sessions of this process that exist already are not ours to kill (tests run commands in-process
+    # beside a session of their own).
+    spare = frozenset(session_children())
 
     async def main(log: TextIO, probe: Probe | None) -> int:
         config = dagger.Config(log_output=log, execute_timeout=None)
         async with dagger.connection(config), anyio.create_task_group() as tasks:
             connected.set()
             if probe is not None:
-                tasks.start_soon(watch_engine, probe, lost, tasks.cancel_scope)
+                tasks.start_soon(watch_engine, probe, lost, tasks.cancel_scope, spare)
             result.append(await body())
             await remote.mark()
             tasks.cancel_scope.cancel()
@@ -241,7 +245,7 @@ def run_session(
     def give_up_connecting() -> None:
         if not connected.is_set():
             timed_out.set()
-            kill_session_children()  # the SDK then reads EOF instead of waiting for the CLI
+            kill_session_children(spare)  # the SDK then reads EOF instead of waiting for the CLI
 
     with remote.session_env(), dagger_cli(), session_log(sys.stderr, verbose=verbose) as (log, log_path):
         where = f"; engine progress log: {log_path}"
@@ -272,7 +276,7 @@ def run_session(
             return _session_failure(_unwrap(exc), result, lost, where, target)
         finally:
             timer.cancel()
-            kill_session_children()  # normally gone already; never left behind
+            kill_session_children(spare)  # normally gone already; never left behind
         if lost:
             print(_lost_line(lost[0], where), file=sys.stderr)
             return 1

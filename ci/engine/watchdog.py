@@ -34,7 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -164,14 +164,20 @@ def session_children() -> list[int]:
     return found
 
 
-def kill_session_children() -> None:
-    """SIGKILL our `dagger session` children: it ignores SIGTERM, and must never outlive us."""
+def kill_session_children(spare: Collection[int] = ()) -> None:
+    """SIGKILL our `dagger session` children but those in `spare`: it ignores SIGTERM, and must
+    never outlive us. `spare`: sessions that were running before ours started (a test process's
+    own long-lived session must survive the commands it runs in-process)."""
     for pid in session_children():
+        if pid in spare:
+            continue
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
 
-async def watch_engine(probe: Probe, lost: list[str], cancel: anyio.CancelScope) -> None:
+async def watch_engine(
+    probe: Probe, lost: list[str], cancel: anyio.CancelScope, spare: Collection[int] = ()
+) -> None:
     """Probe the engine until cancelled; on loss, record it, kill the session CLI, cancel the work."""
     failures = 0
     while True:
@@ -180,6 +186,6 @@ async def watch_engine(probe: Probe, lost: list[str], cancel: anyio.CancelScope)
         failures = 0 if ok else failures + 1
         if failures >= PROBE_FAILURES:
             lost.append(probe.address)
-            kill_session_children()
+            kill_session_children(spare)
             cancel.cancel()
             return

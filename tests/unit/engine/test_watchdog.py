@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
+import sys
 import threading
 from importlib.metadata import version
 from pathlib import Path
@@ -134,3 +136,24 @@ def test_the_watchdog_cancels_the_work_when_the_engine_goes(monkeypatch: pytest.
     assert anyio.run(main)
     assert lost == [probe.address]
     assert os.getpid()  # the test process itself is untouched
+
+
+def test_only_the_sessions_this_run_started_are_killed(tmp_path: Path) -> None:
+    """A test process keeps one `dagger session` for the whole run and runs commands in-process;
+    a command's clean-up killed every session child, the test run's own too (its teardown then
+    failed with SIGKILL)."""
+    # Processes that look like the SDK's `dagger session` (argv[0] .../dagger, a `session` word):
+    # Python, asleep, started under that name.
+    sleeper = ["-c", "import time; time.sleep(60)", "session"]
+    older = subprocess.Popen([str(tmp_path / "dagger"), *sleeper], executable=sys.executable)
+    ours = subprocess.Popen([str(tmp_path / "dagger"), *sleeper], executable=sys.executable)
+    try:
+        assert {older.pid, ours.pid} <= set(watchdog.session_children())
+        watchdog.kill_session_children(spare={older.pid})
+        assert ours.wait(timeout=10) == -9
+        assert older.poll() is None
+    finally:
+        older.kill()
+        ours.kill()
+        older.wait()
+        ours.wait()
