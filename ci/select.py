@@ -2,9 +2,9 @@
 
 Why one module: plan, matrix, build, test, promote, verify and lock all pick images the same way
 (`--tf X --python Y ...` for one image, nothing or `--all` for every `targets:` entry), and an error
-must name the flag the user typed. This is also where versions.lock.yaml is merged into the table:
-the loader reads exactly versions.yaml, and every command that selects images sees the locked
-digests the same way.
+must name the flag the user typed. This is also where versions.lock.yaml and the build's provenance
+are merged into the table: the loader reads exactly versions.yaml, and every command that selects
+images sees the locked digests and the commit's labels the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 
 from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_TABLE
+from ci.model.provenance import NO_PROVENANCE, OCI, Provenance
 from ci.model.spec import ImageSpec
-from ci.model.tags import LABEL_PREFIX, OCI
+from ci.model.tags import LABEL_PREFIX
 from ci.table.load import load_table
 from ci.table.lockfile import read_lock
 from ci.table.resolve import BuildRequest, RequestError, resolve_targets, resolve_with_aliases
@@ -50,6 +51,7 @@ class Selection:
     table: Path = DEFAULT_TABLE
     fields: Mapping[str, str | None] = dataclasses.field(default_factory=dict)  # BuildRequest fields
     all: bool = False
+    provenance: Provenance = NO_PROVENANCE  # the commit being built (the OCI labels), when known
 
     @property
     def request(self) -> BuildRequest | None:
@@ -71,11 +73,20 @@ class Selection:
         return all(self.fields.get(name) is None for name in FLAGS if name != "variant")
 
 
-def load(table_path: Path = DEFAULT_TABLE) -> tuple[Table, tuple[ImageSpec, ...]]:
-    """The table with versions.lock.yaml merged in, and its target set (tags, aliases) resolved."""
+def load(
+    table_path: Path = DEFAULT_TABLE, provenance: Provenance = NO_PROVENANCE
+) -> tuple[Table, tuple[ImageSpec, ...]]:
+    """The table with versions.lock.yaml and the build's provenance (commit, commit time, repository
+    URL: the OCI labels) merged in, and its target set (tags, aliases, labels) resolved."""
     table = load_table(table_path)
     locks = {image: entry.digest for image, entry in read_lock(table.path, table.display).items()}
-    table = dataclasses.replace(table, locks=locks)
+    image = dataclasses.replace(
+        table.image,
+        source=provenance.source or table.image.source,
+        created=provenance.created,
+        revision=provenance.revision,
+    )
+    table = dataclasses.replace(table, locks=locks, image=image)
     return table, resolve_targets(table)
 
 
@@ -97,7 +108,7 @@ def selected_specs(selection: Selection, *, explicit: bool = False) -> tuple[Ima
         raise UserError("--all cannot be combined with image selectors (--tf, --python, ...)")
     if explicit and request is None and not selection.all:
         raise UserError("nothing selected: give --tf X.Y.Z (and optional selectors) or --all")
-    table, targets = load(selection.table)
+    table, targets = load(selection.table, selection.provenance)
     return targets if request is None else (resolve_selected(table, targets, request),)
 
 

@@ -8,7 +8,7 @@
 #   examples/docker-run.sh [IMAGE]
 #
 # Environment (all optional):
-#   IMAGE            image to run (default below; any tag or alias `python ci/main.py plan` lists)
+#   IMAGE            image to run (default below; any tag or alias `tf-images plan --all` lists)
 #   NAME             container name (tensorflow)
 #   SYNC_DIR         host directory mounted at /sync ($PWD/sync)
 #   ROOT_PASSWORD    root's password: written to $SYNC_DIR/root-passwd, applied once, then deleted

@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 
 from tests.infra.engines import EngineInstance, destroy_engine, start_engine
+from tests.osvdb import build_db
 
 REPO = Path(__file__).resolve().parent.parent
 STACK = REPO / "tests" / "infra" / "stack.sh"
+TOOLS = REPO / "tests" / "infra" / "tools.sh"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Infra:
     release_front: str  # the release registry behind a fault-injecting front
     release_faults: Path  # touch <dir>/<tag>: the front answers 503 to that tag's manifest PUT
     registry_ca: Path  # the test CA of the realistic registries
+    vuln_db: Path  # osv-scanner's offline database built from tests/fixtures/osv (TEST DATA)
+    cosign: Path  # the pinned cosign (tests/infra/tools.sh)
+    osv_scanner: Path
 
 
 def _stack(*args: str) -> str:
@@ -104,11 +109,11 @@ def terminal_lines(config: pytest.Config) -> Say:
     return say
 
 
-def stack_up(say: Say, script: Path = STACK) -> None:
-    """`stack.sh up`, forwarding each of its step lines ([stack], [engine], [registry], ...)."""
+def stack_up(say: Say, script: Path = STACK, command: str = "up") -> None:
+    """`stack.sh up` (or `tools.sh install`), forwarding each of its step lines ([stack], [tools], ...)."""
     env = {**os.environ, "TFCI_PYTHON": os.environ.get("TFCI_PYTHON", sys.executable)}
     process = subprocess.Popen(
-        ["bash", str(script), "up"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        ["bash", str(script), command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
     assert process.stdout is not None
     output = []
@@ -117,7 +122,7 @@ def stack_up(say: Say, script: Path = STACK) -> None:
         if line.startswith("["):  # the scripts' own progress lines; tool output stays quiet
             say(line.rstrip())
     if process.wait() != 0:
-        raise RuntimeError(f"{script} up failed:\n{''.join(output[-40:])}")
+        raise RuntimeError(f"{script} {command} failed:\n{''.join(output[-40:])}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -128,7 +133,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
+def infra(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     started_here = subprocess.run(["bash", str(STACK), "status"], check=False).returncode != 0
     if started_here:
         say = terminal_lines(request.config)
@@ -138,10 +143,15 @@ def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
         )
         stack_up(say)
         say("stack up; running the engine tests")
+    else:
+        # A running stack may predate the Go tools (syft, osv-scanner, cosign): build what is missing.
+        stack_up(terminal_lines(request.config), TOOLS, "install")
     for line in _stack("env").splitlines():
         if line.startswith("export "):
             key, _, value = line[len("export ") :].partition("=")
             os.environ[key] = value.strip("'\"")
+    # Every build with --report-dir scans against the TEST DATA database, offline and the same each run.
+    os.environ["TFCI_VULN_DB"] = str(build_db(tmp_path_factory.mktemp("osv-db")))
     try:
         yield Infra(
             runner_host=os.environ["_EXPERIMENTAL_DAGGER_RUNNER_HOST"],
@@ -155,6 +165,9 @@ def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
             release_front=os.environ["TFCI_RELEASE_FRONT"],
             release_faults=Path(os.environ["TFCI_RELEASE_FAULTS"]),
             registry_ca=Path(os.environ["TFCI_REGISTRY_CA"]),
+            vuln_db=Path(os.environ["TFCI_VULN_DB"]),
+            cosign=Path(os.environ["TFCI_COSIGN"]),
+            osv_scanner=Path(os.environ["TFCI_OSV_SCANNER"]),
         )
     finally:
         if started_here:

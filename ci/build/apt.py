@@ -26,18 +26,18 @@ def cache_key(spec: ImageSpec) -> str:
     return spec.os_id
 
 
+def volumes(key: str) -> tuple[tuple[str, str], ...]:
+    """(mount point, cache volume name) of apt's download caches for KEY."""
+    return (("/var/cache/apt", f"tfci-apt-cache-{key}"), ("/var/lib/apt/lists", f"tfci-apt-lists-{key}"))
+
+
 def install(ctr: Container, options: BuildOptions, key: str, packages: Iterable[str]) -> Container:
     """ci/scripts/apt-install.sh PACKAGES with the apt cache volumes (keyed per OS) and the options."""
     from dagger import CacheSharingMode, dag
 
     argv, script = execs.run_script("apt-install.sh", *packages)
-    ctr = ctr.with_mounted_cache(
-        "/var/cache/apt", dag.cache_volume(f"tfci-apt-cache-{key}"), sharing=CacheSharingMode.PRIVATE
-    ).with_mounted_cache(
-        "/var/lib/apt/lists",
-        dag.cache_volume(f"tfci-apt-lists-{key}"),
-        sharing=CacheSharingMode.PRIVATE,
-    )
+    for path, name in volumes(key):
+        ctr = ctr.with_mounted_cache(path, dag.cache_volume(name), sharing=CacheSharingMode.PRIVATE)
     env, secrets = execs.url_env(APT_MIRROR_ENV, options.apt_mirror) if options.apt_mirror else ([], [])
     if options.ca_bundle is not None:
         env.append(("TFCI_APT_CA", execs.BUILD_CA))
@@ -50,4 +50,6 @@ def install(ctr: Container, options: BuildOptions, key: str, packages: Iterable[
         mounts=[script],
         trust_ca=options.ca_bundle is not None,
     )
-    return ctr.without_mount("/var/cache/apt").without_mount("/var/lib/apt/lists")
+    for path, _ in volumes(key):
+        ctr = ctr.without_mount(path)
+    return ctr

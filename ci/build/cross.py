@@ -5,19 +5,21 @@ engine: pip took 905 s for TensorFlow 2.15.0 and 494 s for JupyterLab, against a
 natively. Yet what an installer puts into site-packages does not depend on the CPU it runs on,
 only on the target interpreter (its markers and wheel tags) and on the wheels. So here:
 
-- uv, a static binary for the engine's own machine (pinned in versions.yaml `tools.uv`, from the
-  package index, sha256-checked), runs *inside the image's container* (binfmt only emulates foreign
-  binaries; a native one runs natively there). It asks the image's own interpreter, one emulated
-  start, for its marker environment and wheel tags, then resolves, downloads and unpacks the
-  platform's wheels natively: exactly the distributions a native install resolves;
+- uv, a static binary for the engine's own machine (versions.yaml `tools.uv`: the same pin, host
+  download and checks as the native pip layers, ci.build.installer), runs *inside the image's
+  container* (binfmt only emulates foreign binaries; a native one runs natively there), with the
+  native layers' uv.toml, credentials and cache volume. It asks the image's own interpreter, one
+  emulated start, for its marker environment and wheel tags, then resolves, downloads and unpacks
+  the platform's wheels natively: exactly the distributions a native install resolves;
 - the new .py files are byte-compiled by the same Python release running natively (the image's
   Python layer built for the engine's platform, mounted for this exec and run through its own
   dynamic loader): a .pyc depends on the Python version, not on the CPU, and the script refuses a
   native Python whose version differs from the image's.
 
 A native build (the workflow's arm64 runners) never takes this path: there the layers run
-ci.build.pip as on amd64. tests/e2e/test_cross_install.py (`pytest -m slow`) shows that both
-install the same distributions at the same versions (`pip freeze --all`) and the same files.
+ci.build.pip as on amd64, with the linux/arm64 uv of tools.uv. tests/e2e/test_cross_install.py
+(`pytest -m slow`) shows that both install the same distributions at the same versions
+(`pip freeze --all`) and the same files.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ci.build import execs
+from ci.build import execs, installer, pip
 from ci.build.options import BuildOptions
 from ci.model.errors import UserError
 from ci.model.spec import HostPlatform, ImageSpec
@@ -33,11 +35,8 @@ from ci.model.spec import HostPlatform, ImageSpec
 if TYPE_CHECKING:
     from dagger import Container, File
 
-UV = f"{execs.BUILD_DIR}/uv"
 NATIVE_ROOT = "/tmp/tfci-native"  # noqa: S108 - a mount point: the native Python layer's root file system
-UV_CACHE = "/root/.cache/tfci-uv"  # uv's cache volume (downloads and unpacked wheels)
-CONSTRAINTS = f"{execs.BUILD_DIR}/constraints.txt"
-UV_TARGET = "/tmp/tfci-uv"  # noqa: S108 - where the native helper unpacks the uv wheel
+UV_CACHE = pip.UV_MOUNT  # the native layers' uv cache volume (downloads and unpacked wheels)
 # The dynamic loader and library directory of a glibc system per machine, in the Debian/Ubuntu
 # multiarch layout: how the native Python runs inside a container of another architecture. The
 # loader's real path, not /lib64/...: that one is an absolute symlink, which would resolve inside
@@ -79,50 +78,18 @@ def _host(spec: ImageSpec, engine_platform: str) -> HostPlatform:
     return host
 
 
-def uv_binary(native: Container, spec: ImageSpec, engine_platform: str, options: BuildOptions) -> File:
-    """The pinned static uv for the engine's machine, installed from the index in the native helper."""
-    machine = _host(spec, engine_platform).machine
-    pin = spec.cross_installer
-    wheel = pin.wheel(machine) if pin is not None else None
-    if pin is None or wheel is None:
-        raise UserError(
-            f"{spec.tag}: emulating {spec.platform} needs versions.yaml tools.uv with a wheel for"
-            f" {machine} (the engine's machine)"
-        )
-    tag, sha256 = wheel
-    requirement = f"uv=={pin.version} --hash=sha256:{sha256}\n"
+def uv_binary(spec: ImageSpec, engine_platform: str, options: BuildOptions) -> File:
+    """The pinned static uv for the engine's platform (versions.yaml tools.uv), fetched and verified
+    on the host by ci.build.installer: the same binary a native build on that engine mounts."""
     from dagger import dag
 
-    req = dag.directory().with_new_file("uv.txt", requirement).file("uv.txt")
-    argv = [
-        spec.python, "-m", "pip", "install", "--no-deps", "--no-cache-dir", "--only-binary", ":all:",
-        "--platform", tag, "--target", UV_TARGET, "--require-hashes", "-r", f"{execs.BUILD_DIR}/uv.txt",
-    ]  # fmt: skip
-    env, secrets = _index_env(options, pip=True)
-    installed = execs.run(
-        native, options, argv, env=env, secrets=secrets, mounts=[(f"{execs.BUILD_DIR}/uv.txt", req)]
-    )
-    return installed.file(f"{UV_TARGET}/bin/uv")
-
-
-def _index_env(
-    options: BuildOptions, *, pip: bool, extra: Iterable[str] = ()
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The package index variables of pip (PIP_*) or uv (UV_*), mirror URLs as secrets when they
-    carry credentials (never in an argv, a layer or the log)."""
-    prefix = "PIP" if pip else "UV"
-    env: list[tuple[str, str]] = []
-    secrets: list[tuple[str, str]] = []
-    extras = [url for url in (*extra, options.pip_extra_index_url) if url]
-    for name, url in (
-        (f"{prefix}_INDEX_URL", options.pip_index_url),
-        (f"{prefix}_EXTRA_INDEX_URL", " ".join(extras)),
-    ):
-        if url:
-            plain, secret = execs.url_env(name, url)
-            env += plain
-            secrets += secret
-    return env, secrets
+    _host(spec, engine_platform)  # an engine platform the table does not know is refused here
+    try:
+        path = installer.binary(spec.installer, options.ca_bundle, platform=engine_platform)
+    except installer.InstallerUnavailable as exc:
+        where = f"{spec.tag}: emulating {spec.platform} on a {engine_platform} engine"
+        raise UserError(f"{where}: {exc}") from None
+    return dag.host().file(str(path))
 
 
 def native_python(spec: ImageSpec, engine_platform: str) -> list[tuple[str, str]]:
@@ -164,43 +131,39 @@ def install(
     uv: File,
     engine_platform: str,
 ) -> Container:
-    """ci/scripts/cross-install.sh REQUIREMENTS into the image's Python, under CONSTRAINTS."""
+    """ci/scripts/cross-install.sh REQUIREMENTS into the image's Python, under CONSTRAINTS.
+
+    uv's inputs (indexes as uv.toml, credentials as secrets, the cache volume and its variables)
+    are the native pip layers' (ci.build.pip), with the engine's uv instead of the image's.
+    """
     from dagger import CacheSharingMode, dag
 
-    text = "".join(f"{line}\n" for line in constraints)
-    constraints_file = dag.directory().with_new_file("c.txt", text).file("c.txt")
-    extras = tuple(extra_indexes)
-    env, secrets = _index_env(options, pip=False, extra=extras)
-    env += [
-        ("TFCI_UV", UV),
+    inputs = pip.uv_inputs(options, spec, extra_indexes, uv=uv)
+    c_env, c_mounts = pip.constraints_inputs(constraints)
+    env = [
+        *inputs.env,
+        *c_env,
+        ("TFCI_UV", pip.UV_BINARY),
         ("TFCI_PYTHON", spec.python),
         ("TFCI_PREFIX", spec.python_prefix),
         ("TFCI_SITE", spec.site_packages),
-        ("TFCI_CONSTRAINTS", CONSTRAINTS),
         ("TFCI_COMPILE", f"{execs.BUILD_DIR}/compile-bytecode.py"),
-        ("UV_CACHE_DIR", f"{UV_CACHE}/cache"),
-        ("UV_LINK_MODE", "copy"),
-        ("UV_NO_PROGRESS", "1"),
-        ("UV_PYTHON_DOWNLOADS", "never"),
-        ("UV_HTTP_TIMEOUT", "300"),
         *native_python(spec, engine_platform),
     ]
-    if extras or options.pip_extra_index_url:
-        env.append(("UV_INDEX_STRATEGY", "unsafe-best-match"))  # pip's rule: best version of any index
     argv, script = execs.run_script("cross-install.sh", *requirements)
     ctr = ctr.with_mounted_cache(
-        UV_CACHE, dag.cache_volume("tfci-uv-cache"), sharing=CacheSharingMode.SHARED
+        UV_CACHE, dag.cache_volume(pip.UV_VOLUME), sharing=CacheSharingMode.SHARED
     ).with_mounted_directory(NATIVE_ROOT, native.rootfs())
     ctr = execs.run(
         ctr,
         options,
         argv,
         env=env,
-        secrets=secrets,
+        secrets=inputs.secrets,
         mounts=[
             script,
-            (UV, uv),
-            (CONSTRAINTS, constraints_file),
+            *inputs.mounts,
+            *c_mounts,
             (f"{execs.BUILD_DIR}/compile-bytecode.py", execs.script_file("compile-bytecode.py")),
         ],
     )

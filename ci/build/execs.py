@@ -5,6 +5,13 @@ constraints file and a local Miniconda installer are needed by one exec, not by 
 *mounted* or passed as *secrets* for that exec, and their environment variables are removed right
 after, so neither their bytes nor their settings end up in a layer or in the image config.
 In-image scripts are files under ci/scripts, mounted for the exec that runs them.
+
+Why the build CA is a secret with a fixed cache key rather than a mounted file: a mounted file's
+content is part of every exec's cache key, so a runner whose CA bundle differs by one byte (another
+runner image, a ca-certificates update) missed the whole remote layer cache from os_packages on.
+What the build trusts does not change what it builds (the downloads are pinned and hashed), so the
+bundle is a secret whose cache key is its name. Only --bake-ca, where the CA *is* image content,
+copies the file (Layers.ca_trust).
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from ci.model.urls import has_credentials, url_password
 from ci.scripts import script_text
 
 if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
-    from dagger import Container, File
+    from dagger import Container, File, Secret
 
 # Build-time mount points (mounts are not part of any layer).
 BUILD_DIR = "/tmp/tfci-build"  # noqa: S108 - a mount point, not a temp file we create
 BUILD_CA = f"{BUILD_DIR}/ca.pem"
+BUILD_CA_KEY = "tfci-build-ca"  # the build CA's cache key: the same on every runner, whatever the bundle
 CA_ENV_VARS: tuple[str, ...] = (
     "PIP_CERT",
     "SSL_CERT_FILE",
@@ -67,11 +75,21 @@ def url_env(name: str, url: str) -> tuple[list[tuple[str, str]], list[tuple[str,
 
 
 def ca_file(options: BuildOptions) -> File | None:
+    """The build CA as a file, for --bake-ca only: there it is image content (see the module doc)."""
     from dagger import dag
 
     if options.ca_bundle is None:
         return None
     return dag.host().file(str(options.ca_bundle))
+
+
+def ca_secret(options: BuildOptions) -> Secret | None:
+    """The build CA for build steps: read from the host, keyed by a fixed name, not by its content."""
+    from dagger import dag
+
+    if options.ca_bundle is None:
+        return None
+    return dag.secret(f"file://{options.ca_bundle}", cache_key=BUILD_CA_KEY)
 
 
 def run(
@@ -84,33 +102,29 @@ def run(
     secrets: Iterable[tuple[str, str]] = (),
     trust_ca: bool = True,
 ) -> Container:
-    """One exec with build-only mounts, env and secrets: present during the exec, gone afterwards.
+    """One exec with build-only mounts, env and secrets; the image continues from its filesystem only.
 
-    The image config after this call carries none of the temporary variables and no mounts,
-    so the CA (and any mirror) is trusted by build steps only.
+    The exec runs in a throwaway copy of CTR that has the build-only inputs; CTR then takes that
+    exec's root filesystem (one layer, as a plain with_exec adds) and keeps its own configuration.
+    So nothing of them can stay behind: not a variable, not a mount, not the CA secret (a mounted
+    secret cannot be unmounted in Dagger v0.19.10, `withoutMount` leaves it mounted for every later
+    exec), and the CA is trusted by build steps only.
     """
     from dagger import dag
 
+    runner = ctr
     env = list(env)
-    secrets = list(secrets)
-    mounts = list(mounts)
-    ca = ca_file(options) if trust_ca else None
+    ca = ca_secret(options) if trust_ca else None
     if ca is not None:
-        mounts.append((BUILD_CA, ca))
+        # world-readable: apt downloads as the unprivileged _apt user
+        runner = runner.with_mounted_secret(BUILD_CA, ca, owner="0:0", mode=0o444)
         env += [(name, BUILD_CA) for name in CA_ENV_VARS if name != "CONDA_SSL_VERIFY"]
         env.append(("CONDA_SSL_VERIFY", BUILD_CA))
     for path, file in mounts:
-        ctr = ctr.with_mounted_file(path, file)
+        runner = runner.with_mounted_file(path, file)
     for name, plaintext in secrets:
         digest = hashlib.sha256(plaintext.encode()).hexdigest()[:16]
-        ctr = ctr.with_secret_variable(name, dag.set_secret(f"tfci-{name.lower()}-{digest}", plaintext))
+        runner = runner.with_secret_variable(name, dag.set_secret(f"tfci-{name.lower()}-{digest}", plaintext))
     for name, value in env:
-        ctr = ctr.with_env_variable(name, value)
-    ctr = ctr.with_exec(argv)
-    for name, _ in env:
-        ctr = ctr.without_env_variable(name)
-    for name, _ in secrets:
-        ctr = ctr.without_secret_variable(name)
-    for path, _ in mounts:
-        ctr = ctr.without_mount(path)
-    return ctr
+        runner = runner.with_env_variable(name, value)
+    return ctr.with_rootfs(runner.with_exec(argv).rootfs())

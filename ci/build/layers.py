@@ -160,7 +160,8 @@ class Layers:
         constraints: Sequence[str],
         extra_indexes: Sequence[str],
     ) -> Container:
-        """pip on the engine's own platform; on an emulated one, the native tools of ci.build.cross."""
+        """ci.build.pip (uv) on the engine's own platform; on an emulated one, ci.build.cross (the
+        engine's uv run natively, the engine's Python compiling)."""
         if not cross.emulated(spec, self.engine_platform):
             return pip.install(ctr, self.options, spec, requirements, constraints, extra_indexes)
         assert self.engine_platform is not None
@@ -178,7 +179,7 @@ class Layers:
         )
 
     def _native_tools(self, spec: ImageSpec, engine_platform: str) -> tuple[Container, File]:
-        """The image's Python layer built for the engine's platform, and uv installed by it."""
+        """The image's Python layer built for the engine's platform, and the engine's uv (tools.uv)."""
         from dagger import Platform, dag
 
         key = spec.tag
@@ -187,7 +188,7 @@ class Layers:
             native = dag.container(platform=Platform(engine_platform))
             for layer in (self.base, self.os_packages, self.python):
                 native = layer(native, helper)
-            self._native[key] = (native, cross.uv_binary(native, helper, engine_platform, self.options))
+            self._native[key] = (native, cross.uv_binary(spec, engine_platform, self.options))
         return self._native[key]
 
     def system_files(self, ctr: Container, spec: ImageSpec) -> Container:

@@ -20,11 +20,14 @@ DEFAULT_MINICONDA_BASE_URL = "https://repo.anaconda.com/miniconda/"
 
 
 def _check_file(flag: str, path: Path) -> Path:
-    if not path.exists():
-        raise UserError(f"{flag} {path}: no such file")
-    if not path.is_file():
-        raise UserError(f"{flag} {path}: not a regular file")
-    return path.resolve()
+    try:
+        if not path.exists():
+            raise UserError(f"{flag} {path}: no such file")
+        if not path.is_file():
+            raise UserError(f"{flag} {path}: not a regular file")
+        return path.resolve()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a loop of links
+        raise UserError(f"{flag} {path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 @dataclass(frozen=True)

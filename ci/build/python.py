@@ -34,7 +34,7 @@ def check_miniconda(spec: ImageSpec, options: BuildOptions) -> None:
         return
     if spec.miniconda is None:
         raise BuildRefused(f"{spec.tag}: python_source is miniconda but the spec names no installer")
-    if not refs.SHA256_HEX.match(spec.miniconda.sha256):
+    if not refs.SHA256_HEX.fullmatch(spec.miniconda.sha256):
         raise BuildRefused(
             f"{spec.tag}: installer {spec.miniconda.filename} has no verified sha256 "
             f"(got {spec.miniconda.sha256!r}); refusing to run an unverified installer"

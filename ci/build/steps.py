@@ -6,16 +6,25 @@ operations, the same cache keys, the same image as ci.build.layers.build_image) 
 filesystem-changing Container calls each function makes; ci.report.layers.attribute later maps the
 exported layers to those counts. Whether or not a report is asked for, this is the one build path:
 the counts cost nothing, and a report never describes a differently built image.
+
+The image's wheels are downloaded meanwhile by ci.build.prefetch, started with the first layer and
+awaited before the TensorFlow layer (which then only installs). The prefetch is not an input of any
+layer, so a failure there is only reported: the layer downloads for itself.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import anyio
+
+from ci.build import cross
 from ci.build.layers import Layers, platform_container
 from ci.build.options import BuildOptions
+from ci.build.prefetch import prefetch
 from ci.build.python import refuse_if_unbuildable
 from ci.model.paths import CONTEXT_DIR
 from ci.model.spec import ImageSpec
@@ -24,8 +33,10 @@ from ci.report.model import StepTiming
 if TYPE_CHECKING:
     from dagger import Container
 
+PREFETCH_NEEDED_BY = "tensorflow"  # the layer that waits for the prefetched wheels
 # Container calls that add a layer to the exported image (each one adds exactly one). Mounts,
-# environment, labels, ports and the workdir live in the config and add none.
+# environment, labels, ports and the workdir live in the config and add none; with_rootfs is how
+# ci.build.execs.run continues the image from its exec's filesystem, whose with_exec is the layer.
 FS_OPERATIONS = frozenset(
     {
         "with_exec",
@@ -34,7 +45,6 @@ FS_OPERATIONS = frozenset(
         "with_files",
         "with_new_file",
         "with_symlink",
-        "with_rootfs",
         "without_directory",
         "without_file",
         "without_files",
@@ -77,23 +87,72 @@ def _unwrap(container: object) -> Container:
     return cast("Container", container)
 
 
-async def build_in_steps(
-    spec: ImageSpec,
-    options: BuildOptions,
-    *,
-    context_dir: Path = CONTEXT_DIR,
-    engine_platform: str | None = None,
+async def _prefetch(start: Container, spec: ImageSpec, options: BuildOptions, done: anyio.Event) -> None:
+    """Fill the uv cache with the image's wheels; a failure costs time, never the build."""
+    started = time.monotonic()
+    try:
+        await prefetch(start, spec, options).sync()
+    except Exception as exc:  # whatever failed, the layers download for themselves
+        reason = " ".join(str(exc).split())[:300]
+        print(
+            f"[build] {spec.tag}: wheel prefetch failed after {time.monotonic() - started:.0f}s "
+            f"(the TensorFlow layer downloads for itself): {reason}",
+            file=sys.stderr,
+            flush=True,
+        )
+    finally:
+        done.set()
+
+
+async def _layers(
+    start: Container, spec: ImageSpec, layers: Layers, prefetched: anyio.Event
 ) -> tuple[Container, list[StepTiming]]:
-    """The image of ci.build.layers.build_image, evaluated layer function by layer function."""
-    refuse_if_unbuildable(spec, options)
-    container = platform_container(spec)
+    container = start
     steps: list[StepTiming] = []
-    for name, layer in Layers(options, context_dir, engine_platform).ordered():
+    for name, layer in layers.ordered():
         operations: list[str] = []
         started = time.monotonic()
+        if name == PREFETCH_NEEDED_BY:
+            await prefetched.wait()
         wrapped = layer(cast("Container", _Counting(container, operations)), spec)
         container = await _unwrap(wrapped).sync()
         seconds = round(time.monotonic() - started, 2)
         counted = None if name == "base" else len(operations)
         steps.append(StepTiming(name, seconds, counted, tuple(operations)))
     return container, steps
+
+
+async def build_in_steps(
+    spec: ImageSpec,
+    options: BuildOptions,
+    *,
+    context_dir: Path = CONTEXT_DIR,
+    engine_platform: str | None = None,
+    layers: Layers | None = None,
+) -> tuple[Container, list[StepTiming]]:
+    """The image of ci.build.layers.build_image, evaluated layer function by layer function.
+
+    layers: the layer functions (default: Layers(options, context_dir, engine_platform); the
+    benchmark passes its own). An emulated platform has no prefetch: ci.build.cross downloads
+    natively anyway, and a prefetch container of that platform would run apt and uv emulated.
+    """
+    refuse_if_unbuildable(spec, options)
+    layers = layers or Layers(options, context_dir, engine_platform)
+    start = platform_container(spec)
+    prefetched = anyio.Event()
+    result: tuple[Container, list[StepTiming]] | None = None
+    error: BaseException | None = None
+    async with anyio.create_task_group() as group:
+        if cross.emulated(spec, layers.engine_platform):
+            prefetched.set()
+        else:
+            group.start_soon(_prefetch, start, spec, options, prefetched)
+        try:
+            result = await _layers(start, spec, layers, prefetched)
+        except Exception as exc:  # re-raised as itself below, not wrapped in an exception group
+            error = exc
+        group.cancel_scope.cancel()  # a prefetch still running is of no use any more
+    if error is not None:
+        raise error
+    assert result is not None
+    return result

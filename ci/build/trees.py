@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
 
 from ci.model.contract import INIT_DIR
+from ci.model.outputs import private_dir
 
 # The parts of context/ that `init.py --build` reads (the system_files layer); the rest of context/
 # (boot script, supervisor and Jupyter configs) changes more often and only reaches runtime_files.
@@ -44,33 +46,38 @@ def runtime_tree(
     the layer depends on the content only (not on a checkout's umask or clock). The tree is kept
     under $TMPDIR/tfimages-ci/runtime-<digest>: the engine reads it lazily, so it must outlive this
     call, and the same content is reused by later builds and concurrent ones.
+
+    Why private and checked: the digest is computable from public content, and what the tree holds
+    becomes the image's /init (its boot script runs as root in every container). So the directory
+    holding the trees is ours and 0700 (ci.model.outputs.private_dir), and an existing tree is
+    reused only when every entry is ours, no link, with the expected mode and content, and nothing
+    else is in it; otherwise it is removed and laid out again.
     """
-    entries: list[tuple[str, Path, int]] = []
+    entries: dict[str, tuple[Path, int, bytes]] = {}  # target -> (source, mode, sha256)
     for rel in context_files(context_dir):
         if only is not None and not rel.startswith(only):
             continue
-        entries.append(
-            (
-                f"{INIT_DIR.strip('/')}/{rel}",
-                context_dir / rel,
-                0o755 if rel.endswith((".sh", ".py")) else 0o644,
-            )
-        )
+        source = context_dir / rel
+        mode = 0o755 if rel.endswith((".sh", ".py")) else 0o644
+        entries[f"{INIT_DIR.strip('/')}/{rel}"] = (source, mode, hashlib.sha256(source.read_bytes()).digest())
     digest = hashlib.sha256()
-    for target, source, mode in entries:
+    for target, (_, mode, content) in entries.items():
         digest.update(f"{target}\0{mode:o}\0".encode())
-        digest.update(hashlib.sha256(source.read_bytes()).digest())
-    root = (cache_root or Path(tempfile.gettempdir()) / "tfimages-ci") / f"runtime-{digest.hexdigest()[:20]}"
-    if root.is_dir():
-        os.utime(root)  # in use: keep it out of the pruning below
-        return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    for old in root.parent.glob("runtime-*"):  # trees no build used for a week
-        if time.time() - old.stat().st_mtime > RUNTIME_TREE_MAX_AGE_S:
-            shutil.rmtree(old, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=root.parent))
+        digest.update(content)
+    base = cache_root or Path(tempfile.gettempdir()) / "tfimages-ci"
+    os.close(private_dir(base, "$TMPDIR"))
+    root = base / f"runtime-{digest.hexdigest()[:20]}"
+    if os.path.lexists(root):
+        if _intact(root, entries):
+            os.utime(root)  # in use: keep it out of the pruning below
+            return root
+        _remove(root)
+    for old in base.glob("runtime-*"):  # trees no build used for a week
+        if time.time() - old.lstat().st_mtime > RUNTIME_TREE_MAX_AGE_S:
+            _remove(old)
+    staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=base))
     try:
-        for target, source, mode in entries:
+        for target, (source, mode, _) in entries.items():
             path = staging / target
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, path)
@@ -83,6 +90,46 @@ def runtime_tree(
         staging.rename(root)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
-        if not root.is_dir():  # another build made it meanwhile: fine; otherwise a real error
+        if not _intact(root, entries):  # another build made it meanwhile: fine; otherwise an error
             raise
     return root
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _intact(root: Path, entries: dict[str, tuple[Path, int, bytes]]) -> bool:
+    """Is `root` exactly the tree `entries` describe: ours, no links, modes and content as laid out?"""
+    me = os.getuid()
+    expected_dirs = {str(Path(t).parent) for t in entries}
+    expected_dirs |= {str(p) for t in expected_dirs for p in Path(t).parents if str(p) != "."}
+    found_files: set[str] = set()
+    try:
+        top = root.lstat()
+        if not stat.S_ISDIR(top.st_mode) or top.st_uid != me or stat.S_IMODE(top.st_mode) != 0o755:
+            return False
+        for path in root.rglob("*"):
+            info = path.lstat()
+            rel = path.relative_to(root).as_posix()
+            if info.st_uid != me or int(info.st_mtime) != RUNTIME_MTIME:
+                return False
+            if stat.S_ISDIR(info.st_mode):
+                if rel not in expected_dirs or stat.S_IMODE(info.st_mode) != 0o755:
+                    return False
+            elif stat.S_ISREG(info.st_mode) and rel in entries:
+                _, mode, content = entries[rel]
+                if (
+                    stat.S_IMODE(info.st_mode) != mode
+                    or hashlib.sha256(path.read_bytes()).digest() != content
+                ):
+                    return False
+                found_files.add(rel)
+            else:
+                return False  # a link, a device, or a file that does not belong
+    except OSError:
+        return False
+    return found_files == set(entries)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ci.cli import flags
 from ci.model.errors import UserError
-from ci.pipeline.preflight import BuildInputs, PreflightFailed, make_plan
+from ci.model.paths import CONTEXT_DIR
+from ci.pipeline.preflight import BuildInputs, PreflightFailed, VulnInputs, make_plan
 from ci.pipeline.retest import TestInputs, retest
 from ci.pipeline.run import execute
 
@@ -31,6 +33,13 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
         "REGISTRY/REPO:<primary tag>, or as :TAG, where {tag} stands for the primary tag, e.g. "
         "REPO:{tag}-linux-arm64 (aliases move in promote)",
     )
+    parser.add_argument(
+        "--context",
+        metavar="DIR",
+        type=Path,
+        default=CONTEXT_DIR,
+        help=f"the image's context/ (boot script, configs; default: {CONTEXT_DIR})",
+    )
     flags.add_registry_credentials(parser, "registry access (for --publish and the locked-base check)")
     flags.add_base_mirror_flag(parser)
     parser.add_argument(
@@ -40,6 +49,7 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     )
     flags.add_build_options(parser)
     flags.add_run_flags(parser)
+    flags.add_vuln_flags(parser)
     flags.add_cache_flags(parser)
 
 
@@ -65,6 +75,8 @@ def run_build(args: argparse.Namespace) -> int:
         cache_from=tuple(args.cache_from),
         engine=args.engine,
         verbose=args.log,
+        vuln=_vuln(args),
+        context_dir=args.context,
     )
     try:
         plan = make_plan(inputs)
@@ -81,6 +93,11 @@ def configure_test(parser: argparse.ArgumentParser) -> None:
     flags.add_selectors(parser, with_all=False)
     flags.add_build_options(parser)
     flags.add_run_flags(parser)
+    flags.add_vuln_flags(parser)
+
+
+def _vuln(args: argparse.Namespace) -> VulnInputs:
+    return VulnInputs(gate=flags.vuln_gate(args), waivers=args.waivers, database=args.vuln_db)
 
 
 def run_test(args: argparse.Namespace) -> int:
@@ -93,5 +110,6 @@ def run_test(args: argparse.Namespace) -> int:
             report_dir=args.report_dir,
             engine=args.engine,
             verbose=args.log,
+            vuln=_vuln(args),
         )
     )

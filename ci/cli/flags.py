@@ -12,13 +12,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci.build.commit import commit_of
 from ci.build.options import DEFAULT_MINICONDA_BASE_URL, BuildOptions
 from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.inputs import read_password_file
-from ci.model.paths import DEFAULT_TABLE
+from ci.model.paths import DEFAULT_TABLE, DEFAULT_WAIVERS
+from ci.model.provenance import provenance
 from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
-from ci.model.urls import has_credentials, redact
+from ci.model.urls import check_url, has_credentials, redact
+from ci.model.vulns import GATE_LEVELS, NO_GATE, Severity, parse_gate
 from ci.registry.skopeo import Credentials, Transport
 from ci.select import FLAGS, Selection
 
@@ -55,14 +58,17 @@ def add_selectors(parser: argparse.ArgumentParser, *, with_all: bool = True) -> 
 
 
 def selection(args: argparse.Namespace) -> Selection:
-    """The selector flags (and --table, which may come before or after the command)."""
+    """The selector flags (and --table, which may come before or after the command), plus the
+    provenance of the checkout that holds the table (ci.model.provenance)."""
+    table = Path(getattr(args, "table", DEFAULT_TABLE))
     fields = {field: getattr(args, field, None) for field in FLAGS if field != "platforms"}
     platforms = getattr(args, "platform", None)
     fields["platforms"] = ",".join(platforms) if platforms else None
     return Selection(
-        table=Path(getattr(args, "table", DEFAULT_TABLE)),
+        table=table,
         fields=fields,
         all=bool(getattr(args, "all", False)),
+        provenance=provenance(commit_of(table)),
     )
 
 
@@ -210,7 +216,10 @@ def url_option(args: argparse.Namespace, flag: str) -> str | None:
                 f"and shell history, so put it in ${_url_env(flag)} instead"
             )
         return value
-    return os.environ.get(_url_env(flag)) or None
+    from_env = os.environ.get(_url_env(flag)) or None
+    if from_env is not None:
+        check_url(f"${_url_env(flag)}", from_env)  # a bad value names the variable, not the flag
+    return from_env
 
 
 def options_from(args: argparse.Namespace) -> BuildOptions:
@@ -242,8 +251,9 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         type=Path,
         help="write per image report.json/report.md/sbom.cdx.json and index.json/index.md (index.json "
-        "is what `promote --results` reads: every tag, the pushed digest, check results; costs an "
-        "export of each image); also appended to $GITHUB_STEP_SUMMARY when set",
+        "is what `promote --results` and `sign` read: every tag, the pushed digest, check results; "
+        "costs an export of each image, which syft reads for the SBOM (needs syft and osv-scanner, "
+        "or $TFCI_SYFT / $TFCI_OSV_SCANNER)); also appended to $GITHUB_STEP_SUMMARY when set",
     )
     parser.add_argument(
         "--engine",
@@ -271,3 +281,36 @@ def add_cache_flags(parser: argparse.ArgumentParser) -> None:
         help="import layers (repeatable): REGISTRY/REPO reads REPO:<tag> of the image and of every "
         "target that shares its base, OS and Python; or REPO:TAG or a BuildKit config",
     )
+
+
+# --------------------------------------------------------------------------- vulnerability gate
+
+
+def add_vuln_flags(parser: argparse.ArgumentParser, *, default_gate: str = NO_GATE) -> None:
+    """--vuln-gate, --waivers, --vuln-db: the same rule in build, test and promote (ci/model/vulns.py)."""
+    group = parser.add_argument_group("vulnerability scan and gate (osv-scanner on the image's SBOM)")
+    group.add_argument(
+        "--vuln-gate",
+        default=default_gate,
+        metavar="SEVERITY",
+        help=f"fail an image with an unwaived finding at or above SEVERITY ({', '.join(GATE_LEVELS)}, or "
+        f"{NO_GATE} to report only; default {default_gate})",
+    )
+    group.add_argument(
+        "--waivers",
+        type=Path,
+        default=DEFAULT_WAIVERS,
+        metavar="FILE",
+        help=f"reviewed waiver file (default {DEFAULT_WAIVERS.name} at the repository root)",
+    )
+    group.add_argument(
+        "--vuln-db",
+        type=Path,
+        metavar="DIR",
+        help="osv-scanner's offline database (DIR/osv-scalibr/<Ecosystem>/all.zip; or $TFCI_VULN_DB); "
+        "default: the scanner downloads it",
+    )
+
+
+def vuln_gate(args: argparse.Namespace) -> Severity | None:
+    return parse_gate(str(args.vuln_gate), "--vuln-gate")

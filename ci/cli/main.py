@@ -1,4 +1,4 @@
-"""Command line: `python ci/main.py <command> ...`, `python -m ci <command> ...` or `tf-images`.
+"""Command line: `tf-images <command> ...` (installed), `python ci/main.py <command> ...` or `python -m ci`.
 
 Why this shape: this module is the one place that registers commands (COMMANDS below); each
 command's flags live in its own module (ci.cli.plan, ci.cli.build, ci.cli.promote, ...), shared
@@ -8,7 +8,8 @@ they answer in well under a second and need no engine; build and test import dag
 run functions.
 
 Exit codes: 0 success; 1 an image, check, push or registry operation failed; 2 bad input (a
-UserError, printed here as one line).
+UserError, printed here as one line); 143 / 130 stopped by SIGTERM / SIGINT (ci.cli.signals: child
+processes killed and temporary credential files removed first).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from ci.cli import index as cli_report
 from ci.cli import lock as cli_lock
 from ci.cli import plan as cli_plan
 from ci.cli import promote as cli_release
+from ci.cli import sign as cli_sign
+from ci.cli import signals
 from ci.cli import verify as cli_verify
 from ci.model.errors import UserError
 from ci.model.paths import DEFAULT_TABLE
 
-PROG = "ci"
+PROG = "tf-images"  # the console script pyproject.toml installs; --help and errors name it
 
 
 class Parser(argparse.ArgumentParser):
@@ -88,6 +91,12 @@ COMMANDS: tuple[Command, ...] = (
         cli_assemble.run_assemble,
     ),
     Command(
+        "sign",
+        "sign the tested, pushed images of a build by digest and attest their SBOM and check results",
+        cli_sign.configure_sign,
+        cli_sign.run_sign,
+    ),
+    Command(
         "promote",
         "copy tested images by digest to a release repository and move aliases (no rebuild)",
         cli_release.configure_promote,
@@ -111,7 +120,7 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> Parser:
         "--table",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help=f"versions table (default: {DEFAULT_TABLE.name} at the repository root)",
+        help=f"versions table (default: {DEFAULT_TABLE}, the one shipped with this installation)",
     )
     parser = Parser(
         prog=PROG,
@@ -129,14 +138,18 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        code: int = args.run(args)
-        return code
-    except UserError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `... | head`
-        return 0
-    except KeyboardInterrupt:
-        return 130
+    with signals.clean_exit_on_signals():
+        try:
+            args = build_parser().parse_args(argv)
+            code: int = args.run(args)
+            return code
+        except UserError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:  # `... | head`
+            return 0
+        except signals.Terminated as stop:
+            print(f"error: stopped by {stop.name}; temporary files removed", file=sys.stderr)
+            return stop.exit_code
+        except KeyboardInterrupt:
+            return 130

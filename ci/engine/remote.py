@@ -26,6 +26,7 @@ read back; the summary says "not verified".
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,7 +38,8 @@ from ci.model import refs
 from ci.model.errors import UserError
 from ci.model.spec import ImageSpec
 from ci.model.tags import platform_tag
-from ci.registry.skopeo import Registries, RegistryError
+from ci.model.urls import redact, url_password
+from ci.registry.skopeo import LOGIN_TIMEOUT_S, Registries, RegistryError, answered
 
 ENV_IMPORT = "_EXPERIMENTAL_DAGGER_CACHE_IMPORT_CONFIG"
 ENV_EXPORT = "_EXPERIMENTAL_DAGGER_CACHE_EXPORT_CONFIG"
@@ -73,6 +75,27 @@ RUNNER_SCHEMES = (
     "dagger-cloud",
 )
 GHA_ENV = {"url": "ACTIONS_CACHE_URL", "token": "ACTIONS_RUNTIME_TOKEN"}
+# What buildx does for S3: credentials from the client's AWS_* environment, never from the config.
+S3_ENV = {
+    "access_key_id": "AWS_ACCESS_KEY_ID",
+    "secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "session_token": "AWS_SESSION_TOKEN",
+}
+# Attributes that are secrets: refused in a flag value (`ps`, shell history, CI logs show it) and
+# never shown in a message; they come from the environment variable named here.
+SECRET_ATTRS = {"token": GHA_ENV["token"], **{k: v for k, v in S3_ENV.items() if k != "access_key_id"}}
+_SECRET_VALUE = re.compile(rf"(?i)(^|,)({'|'.join(SECRET_ATTRS)})=[^,]*")
+CACHE_READ_TIMEOUT_S = LOGIN_TIMEOUT_S  # a --cache-to registry must answer the preflight read this fast
+# Registry exports default to zstd layers (unless the value names a compression): a fresh engine
+# restoring the cache spends its time decompressing and unpacking every layer, one after another on
+# one core, and zstd decompresses several times faster than gzip (engine CPU -30% for the CPU image,
+# README: Performance). OCI media types are what zstd layers need; GHCR, Docker Hub and
+# distribution 2.8+ accept them. force-compression recompresses layers the engine holds as gzip.
+ZSTD_EXPORT: tuple[tuple[str, str], ...] = (
+    ("compression", "zstd"),
+    ("force-compression", "true"),
+    ("oci-mediatypes", "true"),
+)
 MARKER_FILE = "tfci-cache-export-marker"
 TAG_PLACEHOLDER = "{tag}"
 
@@ -102,6 +125,17 @@ class CacheConfig:
         return f"type={self.type}" + (f" {where}" if where else "")
 
 
+def shown(value: str) -> str:
+    """A cache flag's value as messages may show it: every secret attribute's value hidden, and
+    anything before a credentials-like `@` in a ref (refs.shown)."""
+    value = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}=***", value)
+    items = []
+    for item in value.split(","):
+        key, sep, val = item.partition("=")
+        items.append(f"{key}={refs.shown(val)}" if sep else refs.shown(item))
+    return ",".join(items)[:300]
+
+
 def _valid_ref(flag: str, ref: str) -> None:
     """A cache ref is an image reference (ci.model.refs), `{tag}` standing for an image's tag."""
     refs.parse(ref.replace(TAG_PLACEHOLDER, "x"), what=flag)
@@ -111,30 +145,37 @@ def parse_cache(flag: str, value: str, environ: Mapping[str, str] | None = None)
     """Validate one --cache-to/--cache-from value; UserError names the flag and what is valid."""
     export = flag == "--cache-to"
     environ = os.environ if environ is None else environ
+    show = repr(shown(value))
     if not value or any(c in value for c in ";\n\r\t ") or "\\" in value:
-        raise UserError(f"{flag} {value!r}: no spaces, ';' or '\\' (one cache per flag; repeat the flag)")
+        raise UserError(f"{flag} {show}: no spaces, ';' or '\\' (one cache per flag; repeat the flag)")
     if "=" not in value:  # shorthand: a registry repository, optionally with a tag
         _valid_ref(flag, value)
         has_tag = ":" in value.rsplit("/", 1)[-1]
         ref = value if has_tag else f"{value}:{{tag}}"
-        short = (("ref", ref), ("mode", "max")) if export else (("ref", ref),)
+        short = (("ref", ref), ("mode", "max"), *ZSTD_EXPORT) if export else (("ref", ref),)
         return CacheConfig(flag, "registry", short, per_image="{tag}" in ref)
     pairs: list[tuple[str, str]] = []
     for item in value.split(","):
         key, sep, val = item.partition("=")
         if not sep or not key or not val:
-            raise UserError(f"{flag} {value!r}: expected comma-separated key=value pairs, got {item!r}")
+            raise UserError(f"{flag} {show}: expected comma-separated key=value pairs, got {shown(item)!r}")
+        if key.lower() in SECRET_ATTRS:
+            raise UserError(
+                f"{flag} {show}: {key}= is a secret and a flag value shows in `ps`, shell history and "
+                f"CI logs; leave it out: it is taken from ${SECRET_ATTRS[key.lower()]}"
+            )
         pairs.append((key, val))
     attrs = dict(pairs)
     if len(attrs) != len(pairs):
-        raise UserError(f"{flag} {value!r}: a key appears twice")
+        raise UserError(f"{flag} {show}: a key appears twice")
     kind = attrs.pop("type", None)
     if kind not in CACHE_TYPES:
-        raise UserError(f"{flag} {value!r}: type must be one of {', '.join(CACHE_TYPES)}; got {kind!r}")
-    if kind == "gha":
-        for key, env in GHA_ENV.items():
-            if key not in attrs and environ.get(env):
-                attrs[key] = environ[env]
+        raise UserError(
+            f"{flag} {show}: type must be one of {', '.join(CACHE_TYPES)}; got {str(kind)[:40]!r}"
+        )
+    for key, env in {"gha": GHA_ENV, "s3": S3_ENV}.get(kind or "", {}).items():
+        if key not in attrs and environ.get(env):
+            attrs[key] = environ[env]
     if kind == "local":
         required: tuple[str, ...] = ("dest",) if export else ("src",)
     else:
@@ -147,22 +188,31 @@ def parse_cache(flag: str, value: str, environ: Mapping[str, str] | None = None)
                 " (ACTIONS_CACHE_URL and ACTIONS_RUNTIME_TOKEN from the environment, e.g. via "
                 "crazy-max/ghaction-github-runtime; this engine speaks only GitHub's v1 cache protocol)"
             )
-        raise UserError(f"{flag} {value!r}: type={kind} needs {', '.join(missing)}{hint}")
+        raise UserError(f"{flag} {show}: type={kind} needs {', '.join(missing)}{hint}")
     if kind == "registry":
         _valid_ref(flag, attrs["ref"])
     if "mode" in attrs and attrs["mode"] not in ("min", "max"):
-        raise UserError(f"{flag} {value!r}: mode must be min or max; got {attrs['mode']!r}")
+        raise UserError(f"{flag} {show}: mode must be min or max; got {attrs['mode'][:40]!r}")
     if export and kind == "registry" and "mode" not in attrs:
         attrs["mode"] = "max"  # every intermediate layer, not only the final image's
+    if export and kind == "registry" and "compression" not in attrs:
+        for key, default in ZSTD_EXPORT:
+            attrs.setdefault(key, default)
     per_image = any("{tag}" in v for v in attrs.values())
     return CacheConfig(flag, kind, tuple(attrs.items()), per_image=per_image)
 
 
 def parse_engine(value: str) -> str:
+    """--engine SCHEME://ADDRESS; a password in it is refused (flag values show in `ps`)."""
+    if url_password(value) or "@" in value.partition("://")[2].split("/", 1)[0].rpartition("@")[0]:
+        raise UserError(
+            f"--engine {redact(value)[:200]!r}: a password does not belong in a flag value (it shows in "
+            "`ps` and shell history); use an SSH key or the engine's own authentication"
+        )
     scheme, sep, rest = value.partition("://")
     if not sep or not rest or scheme not in RUNNER_SCHEMES or any(c.isspace() for c in value):
         raise UserError(
-            f"--engine {value!r}: expected SCHEME://ADDRESS with SCHEME one of "
+            f"--engine {redact(value)[:200]!r}: expected SCHEME://ADDRESS with SCHEME one of "
             f"{', '.join(RUNNER_SCHEMES[:6])}, ... (e.g. tcp://127.0.0.1:1234)"
         )
     return value
@@ -196,7 +246,7 @@ def _cache_tags(spec: ImageSpec, platforms: Sequence[str]) -> list[str]:
 
 
 def _placeholder(config: CacheConfig) -> str:
-    return (config.attr("ref") or "").rsplit(":", 1)[0] or config.render()
+    return (config.attr("ref") or "").rsplit(":", 1)[0] or config.describe()
 
 
 def _expand_imports(
@@ -224,20 +274,35 @@ class RemoteSession:
     ca_bundle: Path | None = None  # extra CA for reading registries back (--registry-ca-cert)
     _before: dict[str, str | None] = field(default_factory=dict)
 
-    def registry_digest(self, config: CacheConfig) -> str | None:
+    def registry_digest(self, config: CacheConfig, *, strict: bool = False) -> str | None:
         """sha256 of the manifest at the config's ref, or None when there is none (or no skopeo).
 
         skopeo reads the same credentials a `docker login` wrote, which is also where the engine's
         session gets them for the export; no secret passes through this process' arguments.
+        `strict`: a registry that does not answer at all raises RegistryError (preflight).
         """
         ref = config.attr("ref")
         if ref is None or not skopeo_available():
             return None
         try:
-            with Registries(plain_http=self.plain_http, ca_bundle=self.ca_bundle, timeout=120) as client:
+            with Registries(
+                plain_http=self.plain_http, ca_bundle=self.ca_bundle, timeout=CACHE_READ_TIMEOUT_S
+            ) as client:
                 return client.digest(refs.parse(ref, what=config.flag))
-        except (RegistryError, UserError):
+        except RegistryError as err:
+            if strict and not answered(str(err)):
+                raise
             return None
+        except UserError:
+            return None
+
+    def read_exports(self) -> None:
+        """Before any engine work: each registry export's ref as it is now (what the check after the
+        session compares with); a registry that does not answer raises RegistryError, in seconds
+        rather than after the build (it used to be 120 s of silence, then a traceback)."""
+        for config in self.exports:
+            if config.type == "registry" and config.render() not in self._before:
+                self._before[config.render()] = self.registry_digest(config, strict=True)
 
     @property
     def exporting(self) -> bool:
@@ -260,7 +325,9 @@ class RemoteSession:
         restore them; the registry refs of exports are read before the session starts."""
         env = self.environment()
         saved = {name: os.environ.get(name) for name in env}
-        self._before = {e.render(): self.registry_digest(e) for e in self.exports if e.type == "registry"}
+        for config in self.exports:  # read in preflight already (read_exports); else now
+            if config.type == "registry" and config.render() not in self._before:
+                self._before[config.render()] = self.registry_digest(config)
         os.environ.update(env)
         if self.exports:
             _allow_long_session_close(EXPORT_CLOSE_TIMEOUT_S + 60)
@@ -338,8 +405,8 @@ def from_flags(
         if config.per_image:
             if len(specs) != 1:
                 raise UserError(
-                    f"--cache-to {value!r}: {len(specs)} images share one session and one cache export; "
-                    f"give an explicit tag ({_placeholder(config)}:TAG) or build one image per job"
+                    f"--cache-to {shown(value)!r}: {len(specs)} images share one session and one cache "
+                    f"export; give an explicit tag ({_placeholder(config)}:TAG) or build one image per job"
                 )
             config = config.for_tag(cache_tag(specs[0]))
         session.exports.append(config)

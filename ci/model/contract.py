@@ -69,6 +69,9 @@ ENV_JUPYTER_ALLOW_NO_TOKEN = "JUPYTER_ALLOW_NO_TOKEN"  # noqa: S105
 ENV_INIT_SCRIPT_URL = "INIT_SCRIPT_URL"
 ENV_INIT_SCRIPT_SHA256 = "INIT_SCRIPT_SHA256"
 ENV_INIT_SCRIPT_TIMEOUT = "INIT_SCRIPT_TIMEOUT"
+# A root password or JupyterLab token shorter than this is refused at boot (a generated one is used):
+# root SSH and JupyterLab are exposed on GPU clouds, where a 1-character password is guessed at once.
+MIN_SECRET_LENGTH = 8
 OPERATOR_ENV: tuple[str, ...] = (
     ENV_ROOT_PASSWORD,
     ENV_SSH_PUBLIC_KEY,
@@ -114,6 +117,7 @@ def contract_env(python_prefix: str) -> Mapping[str, str]:
         "TFIMAGE_SUPERVISOR_LOG_DIR": SUPERVISOR_LOG_DIR,
         "TFIMAGE_ENV_SNAPSHOT": ENV_SNAPSHOT_FILE,
         "TFIMAGE_SHUTDOWN_COMMAND": SHUTDOWN_COMMAND,
+        "TFIMAGE_MIN_SECRET_LENGTH": str(MIN_SECRET_LENGTH),
     }
 
 

@@ -31,6 +31,8 @@ _HOST_LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
 _HOST = re.compile(rf"^{_HOST_LABEL}(?:\.{_HOST_LABEL})*$")
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG_RULE = "letters, digits, _ . -; not starting with . or -; at most 128"
+_PORT = re.compile(r"^[0-9]{1,5}$")  # ASCII digits only: str.isdigit() admits '²' and '١'
 
 
 class ReferenceError(ValueError):
@@ -77,20 +79,25 @@ class Reference:
         return f"docker://{self.name}@{self.digest}" if self.digest else f"docker://{self}"
 
 
+def is_digest(text: str) -> bool:
+    return bool(SHA256_DIGEST.fullmatch(text))
+
+
 def is_tag(text: str) -> bool:
     """A valid tag (distribution/reference): what may follow the ':' of a reference."""
-    return bool(_TAG.match(text))
+    return bool(_TAG.fullmatch(text))
 
 
-def is_digest(text: str) -> bool:
-    return bool(SHA256_DIGEST.match(text))
+def _credentials_like(text: str) -> bool:
+    """An `@` that does not start a digest: `user:pass@host/...` (the password may hold `/`)."""
+    _, at, tail = text.rpartition("@")
+    return bool(at) and not tail.startswith("sha256:")
 
 
-def _shown(text: str) -> str:
-    """The reference as messages may show it: anything before an `@` in the host part hidden."""
-    head, slash, rest = text.partition("/")
-    if "@" in head:
-        return "***@" + head.rpartition("@")[2] + slash + rest
+def shown(text: str) -> str:
+    """The reference as messages may show it: whatever comes before a credentials-like `@` hidden."""
+    if _credentials_like(text):
+        text = "***@" + text.rpartition("@")[2]
     return text[:200] + ("..." if len(text) > 200 else "")
 
 
@@ -100,14 +107,13 @@ def split(text: str, *, hub: bool = False) -> Reference:
         raise ReferenceError(f"must be non-empty, printable and without whitespace; expected e.g. {EXAMPLE}")
     if "://" in text:
         raise ReferenceError(f"give REGISTRY/REPOSITORY without a URL scheme, e.g. {EXAMPLE}")
-    first, slash, _ = text.partition("/")
-    if slash and "@" in first:
+    if _credentials_like(text):
         raise ReferenceError(
-            "credentials do not belong in an image reference; give the user with the --*-user flag "
-            "and the password in its environment variable or file"
+            "credentials do not belong in an image reference ('@' only starts a sha256 digest); give "
+            "the user with the --*-user flag and the password in its environment variable or file"
         )
     rest, at, digest = text.partition("@")
-    if at and not SHA256_DIGEST.match(digest):
+    if at and not SHA256_DIGEST.fullmatch(digest):
         raise ReferenceError("the digest must be 'sha256:' and 64 hex digits (64 lowercase hex digits)")
     host, slash, path = rest.partition("/")
     if slash and not path:
@@ -125,12 +131,12 @@ def split(text: str, *, hub: bool = False) -> Reference:
     tag: str | None = None
     if ":" in path.rsplit("/", 1)[-1]:
         path, _, tag = path.rpartition(":")
-        if not _TAG.match(tag):
-            raise ReferenceError(f"the tag {tag[:140]!r} is not valid (letters, digits, _ . -; at most 128)")
+        if not _TAG.fullmatch(tag):
+            raise ReferenceError(f"the tag {tag[:140]!r} is not valid ({TAG_RULE})")
     for component in path.split("/"):
         if not component:
             raise ReferenceError("the repository path has an empty component (a doubled or trailing /)")
-        if not _PATH_COMPONENT.match(component):
+        if not _PATH_COMPONENT.fullmatch(component):
             raise ReferenceError(
                 f"repository component {component[:80]!r} must be lowercase letters, digits and . _ -"
             )
@@ -146,11 +152,11 @@ def _host(host: str) -> str:
         )
     name, colon, port = host.partition(":")
     if colon:
-        if not port.isdigit() or len(port) > 5:
+        if not _PORT.fullmatch(port):
             raise ReferenceError(f"the registry port {port[:12]!r} is not a number")
         if not 0 < int(port) < 65536:
             raise ReferenceError(f"the registry port {port} is out of range")
-    if not _HOST.match(name) or len(name) > 253:
+    if not _HOST.fullmatch(name) or len(name) > 253:
         raise ReferenceError(f"{name[:80]!r} is not a valid registry host")
     return host
 
@@ -162,7 +168,7 @@ def parse(text: str, *, what: str = "image reference", hub: bool = False) -> Ref
     try:
         return split(text, hub=hub)
     except ReferenceError as exc:
-        raise UserError(f"{what} {_shown(text)!r}: {exc}") from None
+        raise UserError(f"{what} {shown(text)!r}: {exc}") from None
 
 
 def parse_repository(text: str, flag: str) -> Reference:
@@ -171,7 +177,7 @@ def parse_repository(text: str, flag: str) -> Reference:
 
     ref = parse(text, what=flag)
     if ref.tag or ref.digest:
-        raise UserError(f"{flag} {_shown(text)!r}: give a repository without :tag or @digest, e.g. {EXAMPLE}")
+        raise UserError(f"{flag} {shown(text)!r}: give a repository without :tag or @digest, e.g. {EXAMPLE}")
     return ref
 
 
@@ -184,11 +190,15 @@ def parse_registry(text: str, what: str) -> str:
             raise ReferenceError("give HOST[:PORT] without a URL scheme, e.g. ghcr.io or 127.0.0.1:5000")
         if not text or "/" in text or any(c.isspace() or not c.isprintable() for c in text):
             raise ReferenceError("expected a registry HOST[:PORT] alone, e.g. ghcr.io or 127.0.0.1:5000")
+        if "@" in text:
+            raise ReferenceError("credentials do not belong in a registry address; give HOST[:PORT] alone")
         if not ("." in text or ":" in text or text == "localhost" or text.startswith("[")):
-            raise ReferenceError("must start with a registry host (a name with a dot or a port, localhost)")
+            raise ReferenceError(
+                "must start with a registry host (a name with a dot or a port, or localhost)"
+            )
         return _host(text)
     except ReferenceError as exc:
-        raise UserError(f"{what} {_shown(text)!r}: {exc}") from None
+        raise UserError(f"{what} {shown(text)!r}: {exc}") from None
 
 
 def is_loopback(registry: str) -> bool:

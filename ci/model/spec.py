@@ -115,21 +115,29 @@ class HostPlatform:
 
 
 @dataclass(frozen=True)
-class CrossInstaller:
-    """uv, pinned: installs an emulated platform's Python packages without emulating the installer.
+class InstallerFile:
+    """The pinned installer wheel for one platform: where it is and what its bytes must hash to."""
 
-    wheels: (machine of the engine that runs it, wheel platform tag, wheel sha256) per machine.
+    platform: str  # "linux/amd64"
+    url: str  # the wheel's https URL on the package index
+    sha256: str  # the wheel's sha256 (the index's)
+    binary_sha256: str  # the executable inside the wheel (its RECORD entry)
+
+
+@dataclass(frozen=True)
+class Installer:
+    """The tool that installs the pip layers (uv), pinned in versions.yaml's `tools:`.
+
+    Why in the spec: it is not in the image, but it decides how the pip layers resolve and install
+    (the binary is an input of those layers), so it belongs to what `plan` shows for an image.
     """
 
-    version: str
-    wheels: tuple[tuple[str, str, str], ...]
+    name: str  # "uv"
+    version: str  # "0.13.8"
+    files: tuple[InstallerFile, ...]
 
-    def wheel(self, machine: str) -> tuple[str, str] | None:
-        """(wheel platform tag, sha256) of the static build for `machine`, or None."""
-        for have, tag, sha256 in self.wheels:
-            if have == machine:
-                return tag, sha256
-        return None
+    def file_for(self, platform: str) -> InstallerFile | None:
+        return next((f for f in self.files if f.platform == platform), None)
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ class ImageSpec:
     aliases: tuple[str, ...]  # floating tags computed across the target set ("2.15-gpu", "latest-gpu", ...)
     labels: tuple[tuple[str, str], ...]  # OCI labels, sorted by key
     warnings: tuple[str, ...]  # printed by plan/build, e.g. the seed base override warning
+    installer: Installer  # uv, which installs the Jupyter and TensorFlow layers (never in the image)
     # Why a build must refuse this spec although plan may show it (e.g. a Miniconda installer whose
     # sha256 is not verified against a primary source). Empty means buildable.
     refusals: tuple[str, ...] = ()
@@ -178,7 +187,6 @@ class ImageSpec:
     builds: tuple[PlatformBuild, ...] = ()
     # Every platform the table knows (ci.build.cross: the engine's own, when it emulates this one).
     hosts: tuple[HostPlatform, ...] = ()
-    cross_installer: CrossInstaller | None = None
 
     @property
     def platforms(self) -> tuple[str, ...]:

@@ -13,20 +13,23 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from ci.model.compat import CUDA_RUNTIME, CUDNN
+from ci.model.provenance import OCI
 from ci.model.spec import KINDS, ImageSpec
 
 LABEL_PREFIX = "io.tfimages"
-OCI = "org.opencontainers.image"
 
 
 @dataclass(frozen=True)
 class ImageMeta:
-    """versions.yaml `image:`: what every image's OCI labels say about the family."""
+    """versions.yaml `image:`: what every image's OCI labels say about the family, plus the build's
+    provenance (ci.model.provenance; merged in by ci.select, None when unknown)."""
 
     title: str
     description: str
     licenses: str
     source: str | None
+    created: str | None = None
+    revision: str | None = None
 
 
 def primary_tag(
@@ -132,14 +135,10 @@ def _newest_per(members: list[_Candidate], key: Callable[[_Candidate], tuple[int
 
 
 def oci_labels(
-    meta: ImageMeta,
-    spec: ImageSpec,
-    *,
-    created: str | None = None,
-    revision: str | None = None,
-    platforms: tuple[str, ...] = (),
+    meta: ImageMeta, spec: ImageSpec, *, platforms: tuple[str, ...] = ()
 ) -> tuple[tuple[str, str], ...]:
-    """OCI labels, sorted by key. No timestamp unless `created` is given, so builds stay reproducible.
+    """OCI labels, sorted by key. created/revision/source only when known (ci.model.provenance):
+    never the clock, so two builds of one commit carry the same labels.
 
     platforms: every platform the tag holds (io.tfimages.platforms, the same on each of them), so
     `test IMAGE` checks each one and a pulled platform says which others the tag has.
@@ -169,8 +168,8 @@ def oci_labels(
     }
     optional = {
         f"{OCI}.source": meta.source,
-        f"{OCI}.created": created,
-        f"{OCI}.revision": revision,
+        f"{OCI}.created": meta.created,
+        f"{OCI}.revision": meta.revision,
         f"{OCI}.base.digest": spec.base_digest,
         f"{LABEL_PREFIX}.cuda.version": spec.cuda_version,
         f"{LABEL_PREFIX}.cudnn.version": spec.cudnn_version,

@@ -9,21 +9,25 @@ every such check and returns a BuildPlan whose every field is valid; ci.pipeline
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci import select
+from ci.build import installer
 from ci.build.options import BuildOptions
 from ci.build.python import refuse_if_unbuildable
 from ci.engine.remote import RemoteSession, from_flags
 from ci.model.errors import UserError
-from ci.model.paths import CONTEXT_DIR
+from ci.model.outputs import check_output_dir, check_output_file
+from ci.model.paths import CONTEXT_DIR, DEFAULT_WAIVERS
 from ci.model.refs import is_tag, parse_repository
 from ci.model.spec import ImageSpec
+from ci.model.vulns import Severity
+from ci.pipeline.evidence import EvidenceSettings, settings
 from ci.registry.bases import check_bases, parse_mirrors
 from ci.registry.skopeo import Credentials, Registries, RegistryError, Transport
+from ci.report.files import step_summary
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,27 @@ class PreflightFailed(Exception):
 
 
 @dataclass(frozen=True)
+class VulnInputs:
+    """--vuln-gate, --waivers, --vuln-db (build and test)."""
+
+    gate: Severity | None = None
+    waivers: Path = DEFAULT_WAIVERS
+    database: Path | None = None
+
+
+def evidence_settings(report_dir: Path | None, vuln: VulnInputs) -> EvidenceSettings | None:
+    """With --report-dir: syft, osv-scanner and the waivers, checked now. The gate needs the report
+    (the SBOM and findings it judges are written there, and signed later)."""
+    if report_dir is None:
+        if vuln.gate is not None:
+            raise UserError(
+                "--vuln-gate needs --report-dir DIR (the SBOM and the findings it gates on go there)"
+            )
+        return None
+    return settings(vuln.gate, vuln.waivers, vuln.database)
+
+
+@dataclass(frozen=True)
 class BuildInputs:
     """What the `build` command was asked, parsed from its flags but not yet checked."""
 
@@ -75,6 +100,7 @@ class BuildInputs:
     engine: str | None = None
     verbose: bool = False
     context_dir: Path = CONTEXT_DIR
+    vuln: VulnInputs = field(default_factory=VulnInputs)
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,7 @@ class BuildPlan:
     remote: RemoteSession
     verbose: bool
     context_dir: Path
+    evidence: EvidenceSettings | None = None  # with --report-dir: SBOM and vulnerability scan
 
 
 def publish_target(
@@ -128,20 +155,21 @@ def export_path(template: str, spec: ImageSpec, several: bool) -> Path:
 
 def check_export_path(path: Path) -> None:
     """The tarball's file must be writable as a file: not a directory, in a writable directory."""
-    if path.is_dir():
-        raise UserError(f"--export {path}: is a directory; give a file name such as {path}/{{tag}}.tar")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UserError(f"--export {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"--export {path}: {parent} is not writable")
+    check_output_file(path, "--export", example=f"{path}/{{tag}}.tar")
 
 
 def check_report_dir(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--report-dir {path}: exists and is not a directory")
+    """--report-dir is written after the build: /etc/passwd/x must fail now, not lose index.json."""
+    check_output_dir(path, "--report-dir")
+
+
+def check_context_dir(path: Path) -> None:
+    """--context must be a context/ like the repository's (the boot script is what every image runs)."""
+    if not (path / "boot" / "boot.sh").is_file():
+        raise UserError(
+            f"--context {path}: no boot/boot.sh in it; give a directory laid out like the "
+            f"repository's context/ (default: {CONTEXT_DIR})"
+        )
 
 
 def check_registry(registries: Registries, publish: Publish) -> None:
@@ -185,12 +213,31 @@ def check_registries(inputs: BuildInputs, publish: Publish | None, specs: tuple[
             raise PreflightFailed(f"base image {'; '.join(errors)}")
 
 
+def fetch_installers(specs: tuple[ImageSpec, ...], options: BuildOptions) -> None:
+    """The pinned uv on the host (downloaded and verified once, then cached) before any layer needs it.
+
+    One binary per platform the images are built for: uv runs on the engine's machine, which is
+    the image's platform natively, and an emulating engine's platform is normally one of them too
+    (an engine of another platform gets its binary when ci.build.cross first asks for it).
+    """
+    wanted = {(spec.installer, platform): None for spec in specs for platform in spec.platforms}
+    for pin, platform in wanted:
+        try:
+            installer.binary(pin, options.ca_bundle, platform=platform)
+        except installer.InstallerUnavailable as err:
+            raise PreflightFailed(f"the pip layers' installer: {err}") from None
+
+
 def make_plan(inputs: BuildInputs) -> BuildPlan:
     """Check every input that can fail before engine work; UserError (exit 2) or PreflightFailed (1)."""
     if inputs.jobs < 1:
         raise UserError(f"--jobs {inputs.jobs}: expected a number >= 1")
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
+        step_summary()  # $GITHUB_STEP_SUMMARY, written with the reports
+    parse_mirrors(list(inputs.base_mirrors))  # a bad value is bad input even when no base is locked
+    evidence = evidence_settings(inputs.report_dir, inputs.vuln)
+    check_context_dir(inputs.context_dir)
     specs = select.selected_specs(inputs.selection, explicit=True)
     publish = (
         publish_target(inputs.publish, inputs.publish_credentials, inputs.transport, several=len(specs) > 1)
@@ -216,6 +263,11 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         ca_bundle=inputs.transport.ca_bundle,
     )
     check_registries(inputs, publish, specs)
+    try:
+        remote.read_exports()
+    except RegistryError as err:
+        raise PreflightFailed(f"--cache-to: {err}") from None
+    fetch_installers(specs, inputs.options)
     return BuildPlan(
         specs=specs,
         options=inputs.options,
@@ -227,4 +279,5 @@ def make_plan(inputs: BuildInputs) -> BuildPlan:
         remote=remote,
         verbose=inputs.verbose,
         context_dir=inputs.context_dir,
+        evidence=evidence,
     )

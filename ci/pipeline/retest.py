@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ci import select
 from ci.build.options import BuildOptions
 from ci.engine.remote import from_flags
+from ci.model import refs
+from ci.model.provenance import OCI
 from ci.model.spec import ImageSpec
-from ci.model.tags import OCI
-from ci.pipeline.preflight import check_report_dir
+from ci.pipeline.preflight import VulnInputs, check_report_dir, evidence_settings
 from ci.pipeline.run import exit_code, retest_image, summary, write_reports
 
 
@@ -33,6 +34,7 @@ class TestInputs:
     report_dir: Path | None = None
     engine: str | None = None
     verbose: bool = False
+    vuln: VulnInputs = field(default_factory=VulnInputs)
 
 
 def spec_from_labels(selection: select.Selection, image: str, labels: dict[str, str]) -> ImageSpec:
@@ -51,8 +53,10 @@ def spec_from_labels(selection: select.Selection, image: str, labels: dict[str, 
 def retest(inputs: TestInputs) -> int:
     from ci.engine.session import run_session
 
+    refs.parse(inputs.image, what="IMAGE_REF", hub=True)  # credentials, a URL, spaces: exit 2, hidden
     if inputs.report_dir is not None:
         check_report_dir(inputs.report_dir)
+    evidence = evidence_settings(inputs.report_dir, inputs.vuln)
     # Selectors, when given, are resolved before connecting: bad input fails fast with exit 2.
     selected = select.selected_specs(inputs.selection)[0] if inputs.selection.request is not None else None
     remote = from_flags(engine=inputs.engine)
@@ -64,7 +68,7 @@ def retest(inputs: TestInputs) -> int:
         try:
             labels = {await label.name(): await label.value() for label in await pulled.labels()}
         except QueryError as exc:
-            print(f"error: cannot pull {inputs.image}: {exc}", file=sys.stderr)
+            print(f"error: cannot pull {inputs.image}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
             return 1
         spec = selected if selected is not None else spec_from_labels(inputs.selection, inputs.image, labels)
         claimed = labels.get(f"{OCI}.version")
@@ -82,7 +86,7 @@ def retest(inputs: TestInputs) -> int:
                     inputs.options,
                     service_checks=inputs.service_checks,
                     name=inputs.image,
-                    report_facts=inputs.report_dir is not None,
+                    evidence=evidence,
                 )
             )
         print(summary(reports))

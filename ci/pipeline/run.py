@@ -20,9 +20,11 @@ import anyio
 from ci.build.client import client_container
 from ci.build.options import BuildOptions
 from ci.build.steps import build_in_steps
+from ci.engine.session import github_groups, log_group
 from ci.model.errors import UserError
 from ci.model.paths import CONTEXT_DIR
 from ci.model.spec import ImageSpec
+from ci.pipeline.evidence import EvidenceSettings, sbom_maker, scan_image
 from ci.pipeline.preflight import BuildPlan, Publish
 from ci.pipeline.publish import export_image, publish_image
 from ci.probe.checks import run_checks
@@ -136,14 +138,16 @@ async def build_and_check(
     export: Path | None = None,
     publish: Publish | None = None,
     context_dir: Path = CONTEXT_DIR,
-    report_facts: bool = False,
+    evidence: EvidenceSettings | None = None,
 ) -> list[CheckReport]:
     """Build one image for each of its platforms, check each, then export/publish it only when every
     platform passed every check. Returns one report per platform; never raises.
 
     The platforms build concurrently (one container per platform, the same layer functions): an
     emulated platform is CPU-bound for minutes, a native one mostly waits on downloads and services.
-    report_facts: collect each platform's facts for --report-dir (ci.probe.facts) after everything else.
+    evidence (--report-dir): collect each platform's facts (ci.probe.facts), its SBOM (syft, on that
+    platform's own image) and its vulnerability scan before publishing: --vuln-gate judges every
+    platform, and one platform failing it keeps the whole tag unpublished, like any other check.
     """
     from dagger import dag
 
@@ -168,12 +172,19 @@ async def build_and_check(
     exported = None
     if export is not None:
         exported = await export_image(images, export, reports)
+    if evidence is not None:
+        repository = publish.repository if publish is not None else None
+        for part in parts:
+            if part.image is None:  # its build failed: nothing to describe or scan
+                continue
+            # The --export tarball of a single-platform image is reused; an index tarball is not
+            # (syft would have to pick a platform): each platform is exported alone for its SBOM.
+            tarball = exported if len(parts) == 1 else None
+            sbom = sbom_maker(evidence, part.spec, repository, part.report)
+            await add_facts(part.image, part.spec, part.report, steps=part.steps, tarball=tarball, sbom=sbom)
+            await scan_image(part.report, evidence)
     if publish is not None:
         await publish_image(images, spec, publish, reports)
-    if report_facts:
-        for part in parts:
-            if part.image is not None:
-                await add_facts(part.image, part.spec, part.report, steps=part.steps, tarball=exported)
     return reports
 
 
@@ -183,25 +194,30 @@ async def build_many(plan: BuildPlan, *, progress: bool = True) -> list[CheckRep
     limiter = anyio.CapacityLimiter(max(1, plan.jobs))
     reports: list[list[CheckReport]] = [[] for _ in specs]
 
+    # In a GitHub Actions job log each image's engine progress folds into a group (one at a time:
+    # groups do not nest, and concurrent images would interleave inside one).
+    grouped = github_groups(plan.verbose) and (plan.jobs == 1 or len(specs) == 1)
+
     async def one(index: int, spec: ImageSpec) -> None:
         async with limiter:
             if progress:
                 where = f" ({', '.join(spec.platforms)})" if spec.multi_platform else ""
                 print(f"[build] {spec.tag}{where}: started", file=sys.stderr, flush=True)
-            try:
-                done = await build_and_check(
-                    spec,
-                    plan.options,
-                    service_checks=plan.service_checks,
-                    export=plan.exports[index],
-                    publish=plan.publish,
-                    context_dir=plan.context_dir,
-                    report_facts=plan.report_dir is not None,
-                )
-            except Exception as exc:  # one image's surprise must not cancel the others
-                report = CheckReport(spec.tag, tags=spec.all_tags)
-                report.add(failed("pipeline", f"{type(exc).__name__}: {tail(str(exc), 6)}"))
-                done = [report]
+            with log_group(f"{spec.tag}: build, checks and report (engine progress)", grouped):
+                try:
+                    done = await build_and_check(
+                        spec,
+                        plan.options,
+                        service_checks=plan.service_checks,
+                        export=plan.exports[index],
+                        publish=plan.publish,
+                        context_dir=plan.context_dir,
+                        evidence=plan.evidence,
+                    )
+                except Exception as exc:  # one image's surprise must not cancel the others
+                    report = CheckReport(spec.tag, tags=spec.all_tags)
+                    report.add(failed("pipeline", f"{type(exc).__name__}: {tail(str(exc), 6)}"))
+                    done = [report]
             reports[index] = done
             if progress:
                 problems = sum(len(r.failures) for r in done)
@@ -221,13 +237,14 @@ async def retest_image(
     *,
     service_checks: bool = True,
     name: str | None = None,
-    report_facts: bool = False,
+    evidence: EvidenceSettings | None = None,
 ) -> CheckReport:
     """Re-run every check against an already built (or published) image, on spec.platform."""
     report = CheckReport(name or spec.tag, tags=spec.all_tags, platform=spec.platform)
     await check_image(image, spec, options, report, service_checks=service_checks)
-    if report_facts:
-        await add_facts(image, spec, report)
+    if evidence is not None:
+        await add_facts(image, spec, report, sbom=sbom_maker(evidence, spec, None, report))
+        await scan_image(report, evidence)
     return report
 
 

@@ -80,6 +80,19 @@ async def check_versions(run: Runner, options: BuildOptions) -> CheckResult:
     return passed(name, summary)
 
 
+async def check_pip_requirements(run: Runner, options: BuildOptions) -> CheckResult:
+    """`pip check`: every installed package's requirements are installed, in versions it accepts.
+
+    Why: the pip layers install in two steps (JupyterLab, then TensorFlow under its constraints),
+    and the installer is uv while users keep pip; pip's own view of the result must be clean.
+    """
+    name = "pip check (every installed package's requirements are met)"
+    out = await run.sh(f"PIP_DISABLE_PIP_VERSION_CHECK=1 {run.python} -m pip check")
+    if out.code != 0:
+        return failed(name, f"pip check exited {out.code}: {tail(out.both, 6)}")
+    return passed(name, out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "ok")
+
+
 async def check_no_cuda(run: Runner, options: BuildOptions) -> CheckResult:
     """A CPU image must not carry CUDA runtime or cuDNN libraries (size, licence, honesty)."""
     name = "CPU image has no CUDA libraries"
@@ -304,6 +317,7 @@ COMMON_CHECKS: tuple[Check, ...] = (
     check_platform,
     check_smoke,
     check_versions,
+    check_pip_requirements,
     check_locale,
     check_timezone,
     check_sshd_config,

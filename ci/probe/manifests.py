@@ -1,12 +1,12 @@
-"""What is inside a built image, one small piece per section: OS, versions, CUDA, dpkg, pip, conda.
+"""What is inside a built image, one small piece per section: OS, versions, CUDA.
 
 Why pieces (the jupyter/docker-stacks manifest style): each section of the report is one short
 collector that runs one command in the image and parses its output with a pure function (unit
 tested on canned output), and PIECES says which sections each variant carries: CPU images have no
-CUDA piece; the conda piece answers only where conda is present (Miniconda images). Versions are
-read the way a user would find them (os-release, package metadata, CUDA's version.json or the
-NVIDIA wheels, the cuDNN header or wheel), not copied from the spec, so the report can disagree with
-the tag, which is the point of reading them.
+CUDA piece. Versions are read the way a user would find them (os-release, package metadata, CUDA's
+version.json or the NVIDIA wheels, the cuDNN header or wheel), not copied from the spec, so the
+report can disagree with the tag, which is the point of reading them. The package lists come from
+the image's SBOM (syft, ci/supply/sbom.py), not from collectors here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from ci.model.compat import CUDA_RUNTIME
 from ci.model.spec import ImageSpec, Variant
 from ci.probe.checks import probe_cudnn
 from ci.probe.runner import Runner
-from ci.report.model import PACKAGE_TITLES, Package
 
 if TYPE_CHECKING:
     from dagger import Container
@@ -37,7 +36,6 @@ class CollectError(Exception):
 @dataclass(frozen=True)
 class Collected:
     versions: Mapping[str, str] = field(default_factory=dict)
-    packages: tuple[Package, ...] = ()
     notes: tuple[str, ...] = ()
 
 
@@ -65,45 +63,6 @@ def parse_os_release(text: str) -> dict[str, str]:
     found = {"os": fields.get("PRETTY_NAME", ""), "os_id": fields.get("ID", ""), "os_version_id": ""}
     found["os_version_id"] = fields.get("VERSION_ID", "")
     return {k: v for k, v in found.items() if v}
-
-
-def parse_dpkg(text: str) -> list[Package]:
-    """`dpkg-query -W -f '${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n'`.
-
-    Only fully installed packages ("ii"): removed-but-configured ones are not in the image's use.
-    """
-    packages = []
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) != 4 or not parts[0].startswith("ii"):
-            continue
-        _, name, version, arch = parts
-        packages.append(Package("dpkg", name, version, arch=arch))
-    return sorted(packages, key=lambda p: p.name)
-
-
-def parse_pip_list(text: str) -> list[Package]:
-    """`pip list --format=json` -> packages (pip's own normalised names)."""
-    rows = json.loads(text)
-    return sorted((Package("pip", r["name"], r["version"]) for r in rows), key=lambda p: p.name.lower())
-
-
-def parse_conda_list(text: str) -> list[Package]:
-    """`conda list --json` -> conda packages; pip-installed ones (channel pypi) belong to the pip piece."""
-    rows = json.loads(text)
-    packages = [
-        Package(
-            "conda",
-            r["name"],
-            r["version"],
-            arch=r.get("platform") or None,
-            channel=r.get("channel") or None,
-            build=r.get("build_string") or None,
-        )
-        for r in rows
-        if r.get("channel") != "pypi"
-    ]
-    return sorted(packages, key=lambda p: p.name)
 
 
 def last_json_line(text: str) -> dict[str, str]:
@@ -154,53 +113,20 @@ async def collect_cuda(run: Runner) -> Collected:
     return Collected(versions=found, notes=tuple(notes))
 
 
-async def collect_dpkg(run: Runner) -> Collected:
-    out = await run.sh(
-        "dpkg-query -W -f '${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n'"
-    )
-    if out.code != 0:
-        raise CollectError(f"dpkg: dpkg-query exited {out.code}: {out.stderr[-200:]}")
-    return Collected(packages=tuple(parse_dpkg(out.stdout)))
-
-
-async def collect_pip(run: Runner) -> Collected:
-    out = await run.sh(f"PIP_DISABLE_PIP_VERSION_CHECK=1 {run.python} -m pip list --format=json")
-    try:
-        return Collected(packages=tuple(parse_pip_list(out.stdout)))
-    except ValueError as exc:
-        raise CollectError(f"pip: `pip list` exited {out.code}: {exc}: {out.stderr[-200:]}") from None
-
-
-async def collect_conda(run: Runner) -> Collected:
-    """Only where conda is present: a system-Python image has none, and that is no error."""
-    conda = f"{run.spec.python_prefix}/bin/conda"
-    out = await run.sh(f"if [ -x {conda} ]; then {conda} list --json; else echo absent; fi")
-    if out.stdout.strip() == "absent":
-        return Collected()
-    try:
-        return Collected(packages=tuple(parse_conda_list(out.stdout)))
-    except ValueError as exc:
-        raise CollectError(f"conda: `conda list` exited {out.code}: {exc}: {out.stderr[-200:]}") from None
-
-
 OS = Piece("os", "Operating system", collect_os)
 VERSIONS = Piece("versions", "Python, TensorFlow, numpy", collect_versions)
 CUDA = Piece("cuda", "CUDA and cuDNN", collect_cuda)
-DPKG = Piece("dpkg", PACKAGE_TITLES["dpkg"], collect_dpkg)
-PIP = Piece("pip", PACKAGE_TITLES["pip"], collect_pip)
-CONDA = Piece("conda", PACKAGE_TITLES["conda"], collect_conda)
 
 # Which pieces each variant carries (the report's sections, in order).
 PIECES: Mapping[Variant, tuple[Piece, ...]] = {
-    "cpu": (OS, VERSIONS, DPKG, PIP, CONDA),
-    "gpu": (OS, VERSIONS, CUDA, DPKG, PIP, CONDA),
+    "cpu": (OS, VERSIONS),
+    "gpu": (OS, VERSIONS, CUDA),
 }
 
 
 @dataclass
 class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
-    packages: list[Package] = field(default_factory=list)
     pieces: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -212,7 +138,6 @@ async def collect(image: Container, spec: ImageSpec) -> Manifest:
     for piece in PIECES[spec.variant]:
         collected = await piece.collect(run)
         manifest.versions.update(collected.versions)
-        manifest.packages.extend(collected.packages)
         manifest.notes.extend(f"{piece.name}: {note}" for note in collected.notes)
         manifest.pieces.append(piece.name)
     return manifest

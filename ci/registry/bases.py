@@ -30,8 +30,10 @@ def parse_mirrors(values: list[str]) -> dict[str, str]:
         registry, sep, mirror = value.partition("=")
         if not sep or not registry or not mirror:
             raise UserError(
-                f"--base-mirror {value!r}: expected REGISTRY=MIRROR, e.g. docker.io=127.0.0.1:5000"
+                f"--base-mirror {refs.shown(value)!r}: expected REGISTRY=MIRROR, "
+                "e.g. docker.io=127.0.0.1:5000"
             )
+        refs.parse_registry(registry, "--base-mirror")
         refs.parse_registry(mirror, "--base-mirror")
         mirrors[registry] = mirror
     return mirrors

@@ -18,6 +18,7 @@ registry, and is passed only to operations on that registry.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -28,12 +29,12 @@ from types import TracebackType
 
 from ci.model import refs
 from ci.model.errors import UserError
-from ci.model.inputs import read_ca_bundle
+from ci.model.inputs import read_authfile, read_ca_bundle
 from ci.model.refs import Reference
 
 SKOPEO = "skopeo"
 DEFAULT_TIMEOUT_S = 600.0  # one operation; a multi-GB layer copy on a slow link takes minutes
-LOGIN_TIMEOUT_S = 30.0
+LOGIN_TIMEOUT_S = 25.0  # with start-up, a registry that never answers ends a command within 30 s
 
 
 class RegistryError(Exception):
@@ -56,6 +57,12 @@ def _skopeo_message(stderr: str) -> str:
     if "server gave HTTP response to HTTPS client" in text:
         text += " (a plain-HTTP registry: name it with --plain-http HOST:PORT)"
     return text
+
+
+def answered(error: str) -> bool:
+    """Did the registry answer (a refusal or a 404 counts), as opposed to not being reached at all?"""
+    words = ("manifest unknown", "unauthorized", "denied", "authentication required", "not found")
+    return any(word in error.lower() for word in words)
 
 
 @dataclass(frozen=True)
@@ -98,19 +105,31 @@ class Registries:
         retry_times: int = 2,
     ) -> None:
         ca = read_ca_bundle(ca_bundle, "--registry-ca-cert") if ca_bundle is not None else None
-        if authfile is not None and not authfile.is_file():
-            raise UserError(f"--authfile {authfile}: no such file")
+        auth = read_authfile(authfile) if authfile is not None else None
         if shutil.which(SKOPEO) is None:
             raise UserError(
                 "skopeo is not installed: apt-get install skopeo (GitHub's Ubuntu runners ship it)"
             )
         self._dir = Path(tempfile.mkdtemp(prefix="tfci-registry-"))  # 0700 by mkdtemp
         self._certs: Path | None = None
-        if ca is not None:
-            self._certs = self._dir / "certs"
-            self._certs.mkdir(mode=0o700)
-            (self._certs / "ca.crt").write_bytes(ca)
-        self._authfile = authfile
+        self._authfile: Path | None = None
+        self.authfile_registries: frozenset[str] = frozenset()
+        try:
+            if ca is not None:
+                self._certs = self._dir / "certs"
+                self._certs.mkdir(mode=0o700)
+                (self._certs / "ca.crt").write_bytes(ca)
+            # skopeo reads the copy that was validated, in this private directory, never the
+            # original path again (which could have been swapped for a pipe meanwhile).
+            if auth is not None:
+                self._authfile = self._dir / "authfile.json"
+                fd = os.open(self._authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(auth.data)
+                self.authfile_registries = auth.registries
+        except BaseException:  # a full disk, a signal: the directory never outlives a failed start
+            self.close()
+            raise
         self._plain_http = plain_http
         self._timeout = timeout
         self._retry_times = retry_times
@@ -201,9 +220,7 @@ class Registries:
                 timeout=LOGIN_TIMEOUT_S,
             )
         except RegistryError as err:
-            text = str(err)
-            answered = ("manifest unknown", "unauthorized", "denied", "authentication required", "not found")
-            if any(word in text.lower() for word in answered):
+            if answered(str(err)):
                 return
             raise
 
@@ -290,3 +307,21 @@ class Registries:
             ],
             what=f"push {name} -> {target}",
         )
+
+    # ------------------------------------------------------------------ for other registry clients
+
+    def auth_file(self, registry: str) -> Path | None:
+        """The auth file (Docker config format) used for `registry`: its login's, else --authfile.
+
+        cosign reads the same file (ci/supply/cosign.py), so both clients send a registry only
+        its own credential.
+        """
+        return self._logins.get(registry) or self._authfile
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The PEM bundle trusted for TLS registries (--registry-ca-cert), inside the private dir."""
+        return self._certs / "ca.crt" if self._certs is not None else None
+
+    def is_plain_http(self, registry: str) -> bool:
+        return refs.plain_http(registry, self._plain_http)

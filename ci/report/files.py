@@ -7,9 +7,11 @@ Layout under `--report-dir DIR`:
                               sizes, ids, versions and the paths of the per-image files
     DIR/index.md              the table of built images (the seed guide's: tag, image id, size)
     DIR/<tag>/report.json     everything: tags, digest, sizes, layers, build steps, checks,
-                              versions, packages
+                              versions, packages, provenance (the image's OCI created, revision,
+                              source and version labels)
     DIR/<tag>/report.md       the same for people
-    DIR/<tag>/sbom.cdx.json   CycloneDX SBOM (ci.report.sbom)
+    DIR/<tag>/sbom.cdx.json   the image's CycloneDX SBOM as syft wrote it (ci.supply.sbom); the
+                              report's package sections are read from it (ci.report.sbom)
 
 An image of several platforms gets these three files per platform, in DIR/<tag>/<os>-<arch>/
 (linux-amd64, linux-arm64); its index.json entry names each platform's and the index's digest.
@@ -25,10 +27,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ci.model.platforms import slug
+from ci.model.errors import UserError
+from ci.model.outputs import check_output_dir, check_output_file
 from ci.report.markdown import image_markdown, index_markdown, primary_tag
 from ci.report.model import PACKAGE_TITLES, CheckReport
 from ci.report.results import (
@@ -39,8 +44,10 @@ from ci.report.results import (
     group,
     image_entry,
     index_json,
+    missing_entry,
     read_indexes,
     summary_json,
+    vulnerability_summary,
 )
 
 INDEX_MD = "index.md"
@@ -52,7 +59,11 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 def image_dir_name(report: CheckReport) -> str:
     """A tag is a safe directory name ([A-Za-z0-9_.-]); an image reference (test) is made one."""
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in primary_tag(report))
+    return _safe_name(primary_tag(report))
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 def report_json(report: CheckReport) -> JsonDict:
@@ -81,24 +92,21 @@ def report_json(report: CheckReport) -> JsonDict:
         ],
         pieces=list(facts.pieces),
         packages={
-            source: [
+            kind: [
                 {
                     k: v
-                    for k, v in (
-                        ("name", p.name),
-                        ("version", p.version),
-                        ("arch", p.arch),
-                        ("channel", p.channel),
-                        ("build", p.build),
-                    )
+                    for k, v in (("name", p.name), ("version", p.version), ("arch", p.arch))
                     if v is not None
                 }
-                for p in facts.packages_from(source)
+                | {"licenses": list(p.licenses)}
+                for p in facts.packages_of(kind)
             ]
-            for source in PACKAGE_TITLES
-            if facts.packages_from(source)
+            for kind in PACKAGE_TITLES
+            if facts.packages_of(kind)
         },
+        vulnerabilities=vulnerability_summary(facts.vulnerabilities),
         notes=list(facts.notes),
+        provenance=dict(facts.provenance),
     )
     return data
 
@@ -108,66 +116,132 @@ def report_json(report: CheckReport) -> JsonDict:
 
 def write_run(directory: Path, reports: Sequence[CheckReport]) -> Path:
     """Write every image's files and the index; append to the GitHub step summary when set."""
-    from ci.report.sbom import sbom_json
-
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
     for platforms in group(reports):
-        written = []
+        written: list[dict[str, str | None]] = []
         for report in platforms:
             name = image_dir_name(report)
             if len(platforms) > 1 and report.platform is not None:
-                name = f"{name}/{slug(report.platform)}"
+                name = f"{name}/{_platform_dir(report.platform)}"
             image_dir = directory / name
             image_dir.mkdir(parents=True, exist_ok=True)
             (image_dir / REPORT_JSON).write_text(json.dumps(report_json(report), indent=2) + "\n")
             (image_dir / REPORT_MD).write_text(image_markdown(report))
-            sbom = report.facts is not None
-            if report.facts is not None:
-                (image_dir / SBOM_JSON).write_text(sbom_json(report, report.facts) + "\n")
-            files = {"report": f"{name}/{REPORT_JSON}", "markdown": f"{name}/{REPORT_MD}"}
-            written.append({**files, "sbom": f"{name}/{SBOM_JSON}" if sbom else None})
+            sbom = report.facts.sbom if report.facts is not None else None
+            if sbom is not None:
+                (image_dir / SBOM_JSON).write_text(sbom)
+            files: dict[str, str | None] = {
+                "report": f"{name}/{REPORT_JSON}",
+                "markdown": f"{name}/{REPORT_MD}",
+            }
+            files["sbom"] = f"{name}/{SBOM_JSON}" if sbom is not None else None
+            written.append(files)
         entries.append(image_entry(platforms, written))
     index = directory / INDEX_JSON
     index.write_text(json.dumps(index_json(entries), indent=2) + "\n")
     (directory / INDEX_MD).write_text(index_markdown(entries))
     append_step_summary(
-        [index_markdown(entries), *(image_markdown(r, packages=False, level=2) for r in reports)]
+        [
+            index_markdown(entries, run_url=run_url()),
+            *(image_markdown(r, packages=False, level=2) for r in reports),
+        ]
     )
     return index
 
 
-def append_step_summary(sections: Sequence[str]) -> Path | None:
-    """GitHub renders $GITHUB_STEP_SUMMARY (Markdown, 1 MiB per step) on the run's page."""
+def run_url() -> str | None:
+    """The CI run's page on GitHub (from the variables every Actions step has), else None."""
+    server, repository, run = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server.rstrip('/')}/{repository}/actions/runs/{run}" if server and repository and run else None
+
+
+def step_summary() -> Path | None:
+    """$GITHUB_STEP_SUMMARY when set, checked as a file this command can append to (UserError)."""
     target = os.environ.get(STEP_SUMMARY_ENV)
     if not target:
         return None
     path = Path(target)
-    with path.open("a", encoding="utf-8") as summary:
-        summary.write("\n".join(sections) + "\n")
+    check_output_file(path, f"${STEP_SUMMARY_ENV}")
     return path
 
 
-def merge_indexes(paths: Sequence[Path], out: Path | None) -> str:
-    """One table of the images of several index.json files (one per CI job); also into `out`
-    (index.json and index.md, links relative to it) and the step summary. Returns the table."""
+def append_step_summary(sections: Sequence[str]) -> Path | None:
+    """GitHub renders $GITHUB_STEP_SUMMARY (Markdown, 1 MiB per step) on the run's page.
+
+    After a build a summary that cannot be written is a warning: the reports are written already.
+    """
+    try:
+        path = step_summary()
+        if path is None:
+            return None
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write("\n".join(sections) + "\n")
+    except (UserError, OSError) as exc:
+        message = exc.message if isinstance(exc, UserError) else f"${STEP_SUMMARY_ENV}: {exc.strerror}"
+        print(f"warning: job summary not written: {message}", file=sys.stderr)
+        return None
+    return path
+
+
+def merge_indexes(paths: Sequence[Path], out: Path | None, planned: Sequence[str] = ()) -> str:
+    """One table of the images of several index.json files (one per CI job); also into `out` and
+    the step summary. Returns the table.
+
+    planned: the tags the run meant to build (its matrix); one without a results file gets a
+    failed row (missing_entry), so a job that died early is not silently absent. With `out`, each
+    image's report files are copied to out/<tag>/ and the merged index.json / index.md link there:
+    the directory is complete on its own (CI uploads it as one artifact).
+
+    Every input and output is checked before anything is written (UserError, exit 2).
+    """
+    if out is not None:
+        check_output_dir(out, "--out")
+    step_summary()
     entries = read_indexes(paths)
-    text = index_markdown(entries)
+    found = {e["tag"] for e in entries}
+    entries += [missing_entry(tag) for tag in dict.fromkeys(planned) if tag not in found]
     if out is not None:
         write_index(out, entries)
-    append_step_summary([text])
-    return text
+    append_step_summary([index_markdown(entries, run_url=run_url())])
+    return index_markdown(entries)
 
 
 def write_index(out: Path, entries: Sequence[JsonDict]) -> Path:
-    """index.json and index.md of entries read by read_indexes, their file paths made relative to
-    `out` so the links keep working."""
-    out.mkdir(parents=True, exist_ok=True)
-    for entry in entries:
-        for item in (entry, *entry.get("platforms", [])):
-            for key in FILE_KEYS:
-                if item.get(key):
-                    item[key] = os.path.relpath(item[key], out)
-    (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
-    (out / INDEX_MD).write_text(index_markdown(entries))
+    """index.json and index.md of entries read by read_indexes, in `out`: each image's files copied
+    to out/<tag>/ (a platform's of a multi-platform image to out/<tag>/<os>-<arch>/) and linked
+    there, so the directory is complete on its own (CI uploads it as one artifact)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for entry in entries:
+            image_dir = _safe_name(entry["tag"])
+            _copy_files(out, entry, image_dir)
+            parts = entry.get("platforms") or []
+            for part in parts:
+                platform = part.get("platform")
+                where = f"{image_dir}/{_platform_dir(platform)}" if len(parts) > 1 and platform else image_dir
+                _copy_files(out, part, where)
+        (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
+        (out / INDEX_MD).write_text(index_markdown(entries))
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot be written ({exc.strerror})") from None
     return out / INDEX_JSON
+
+
+def _copy_files(out: Path, item: JsonDict, where: str) -> None:
+    """Copy ITEM's files (FILE_KEYS, paths as read_indexes made them) to out/WHERE/; link them there."""
+    for key in FILE_KEYS:
+        if item.get(key):
+            source = Path(item[key])
+            target = out / where / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.resolve() != target.resolve():
+                shutil.copyfile(source, target)
+            item[key] = target.relative_to(out).as_posix()
+
+
+def _platform_dir(platform: str) -> str:
+    """linux/arm64 -> linux-arm64: a platform's own directory under its image's."""
+    return _safe_name(platform.replace("/", "-"))

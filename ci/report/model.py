@@ -3,7 +3,7 @@
 Why one module: the in-image checks, the service checks, the build/publish steps and the report
 writers all speak about the same facts (what was checked, how it went, how long it took, what the
 image turned out to contain). Keeping the model here, apart from the code that runs checks or
-collects facts, lets the writers (ci.report.files, ci.report.sbom) and the CLI summary use it without
+collects facts, lets the writers (ci.report.files, ci.report.markdown) and the CLI summary use it without
 importing dagger or the checks themselves.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ci.model.vulns import GateResult
 
 Status = Literal["pass", "fail", "not-checked"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "not-checked")
@@ -45,25 +47,34 @@ class PushedImage:
         return f"{self.repository}:{self.tag}@{self.digest}"
 
 
-PackageSource = Literal["dpkg", "pip", "conda"]
-# Each package manager's section title, in report order (the probe's manifest pieces use them too).
-PACKAGE_TITLES: dict[PackageSource, str] = {
-    "dpkg": "Debian packages (dpkg)",
-    "pip": "Python packages (pip)",
+# The report's package sections, by the SBOM component's package URL type (purl spec), in report
+# order; components without a purl (binaries syft found) are "other".
+PACKAGE_TITLES: dict[str, str] = {
+    "deb": "Debian packages",
+    "pypi": "Python packages",
     "conda": "Conda packages",
+    "npm": "npm packages",
+    "other": "Other components",
 }
 
 
 @dataclass(frozen=True)
 class Package:
-    """One installed package as its package manager lists it (the SBOM's components)."""
+    """One component of the image's SBOM (ci.report.sbom reads them from syft's CycloneDX)."""
 
-    source: PackageSource
+    kind: str  # purl type: deb, pypi, conda, npm, ... ("other" without a purl)
     name: str
     version: str
-    arch: str | None = None  # dpkg architecture or conda subdir
-    channel: str | None = None  # conda channel
-    build: str | None = None  # conda build string
+    arch: str | None = None  # the purl's arch qualifier (dpkg architecture, conda subdir)
+    licenses: tuple[str, ...] = ()  # SPDX ids or expressions, else licence names
+
+
+@dataclass(frozen=True)
+class VulnScan:
+    """The scanner's findings for the image's SBOM, judged by the gate (ci.model.vulns)."""
+
+    scanner: str  # which scanner and database, for the report
+    result: GateResult
 
 
 @dataclass(frozen=True)
@@ -102,15 +113,20 @@ class ImageFacts:
     layers: list[LayerFacts] = field(default_factory=list)
     steps: list[StepTiming] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)  # tensorflow, python, numpy, cuda, cudnn, os
-    packages: list[Package] = field(default_factory=list)
+    packages: list[Package] = field(default_factory=list)  # from the SBOM
     pieces: tuple[str, ...] = ()  # the manifest pieces collected for this image (ci.probe.manifests)
     notes: list[str] = field(default_factory=list)  # what could not be measured, and why
     platform: str | None = None  # the platform the facts are of ("linux/arm64")
     manifest_size: int = 0  # bytes of the manifest (what an image index's descriptor of it says)
     manifest_media_type: str = ""
+    sbom: str | None = None  # syft's CycloneDX JSON, written as sbom.cdx.json
+    vulnerabilities: VulnScan | None = None  # None: not scanned (see notes)
+    # The image's own org.opencontainers.image.{created,revision,source,version} labels, keyed by
+    # the last word: which commit of which repository built it (ci.model.provenance).
+    provenance: dict[str, str] = field(default_factory=dict)
 
-    def packages_from(self, source: PackageSource) -> list[Package]:
-        return [p for p in self.packages if p.source == source]
+    def packages_of(self, kind: str) -> list[Package]:
+        return [p for p in self.packages if p.kind == kind]
 
 
 @dataclass

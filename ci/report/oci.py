@@ -48,6 +48,7 @@ class OciImage:
     notes: tuple[str, ...] = ()
     media_type: str = ""  # the manifest's
     platform: str | None = None  # what the config says: "linux/arm64"
+    labels: tuple[tuple[str, str], ...] = ()  # the config's Labels, sorted
 
     @property
     def compressed_size(self) -> int:
@@ -174,6 +175,7 @@ def read_image(tarball: Path, *, measure_uncompressed: bool = True, platform: st
             notes=tuple(notes),
             media_type=str(descriptor.get("mediaType") or manifest.get("mediaType") or ""),
             platform=said or None,
+            labels=tuple(sorted((config.get("config") or {}).get("Labels", {}).items())),
         )
 
 

@@ -27,8 +27,16 @@ def spec_to_dict(spec: ImageSpec) -> JsonDict:
     data["buildable"] = spec.buildable
     for build in data["builds"]:
         build["labels"] = dict(build["labels"])
-    converted: JsonDict = json.loads(json.dumps(data))  # tuples become lists, as in the JSON output
-    return converted
+    return {key: _lists(value) for key, value in data.items()}
+
+
+def _lists(value: Any) -> Any:  # noqa: ANN401 - JSON-ready values of any shape
+    """Tuples as lists, at any depth (the installer's files, each platform's build)."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
 
 
 def plan_json(specs: Sequence[ImageSpec]) -> str:
@@ -95,8 +103,10 @@ def selector_args(spec: ImageSpec, gpu_base: str | None) -> list[str]:
 def matrix_rows(spec: ImageSpec, gpu_base: str | None) -> list[JsonDict]:
     """One matrix entry per platform: each platform builds on a runner of its own architecture.
 
-    An image of several platforms builds each one alone (`--platform P`) and pushes it under
-    `publish_tag` (ci.model.tags.platform_tag); `assemble` then puts the index under the tag. An
+    Each row builds its platform alone (`--platform P`, also for an image of one platform: a target
+    may narrow the platforms its selectors would give, e.g. `platforms: [linux/amd64]` for a
+    release that also has an arm64 wheel). An image of several platforms pushes each one under
+    `publish_tag` (ci.model.tags.platform_tag) and `assemble` then puts the index under the tag; an
     image of one platform pushes its tag directly.
     """
     rows = []
@@ -106,8 +116,7 @@ def matrix_rows(spec: ImageSpec, gpu_base: str | None) -> list[JsonDict]:
         row["arch"] = platforms.arch(platform)
         row["platforms"] = list(spec.platforms)
         row["publish_tag"] = platform_tag(spec.tag, platform) if spec.multi_platform else spec.tag
-        if spec.multi_platform:
-            row["args"] += f" --platform {platform}"
+        row["args"] += f" --platform {platform}"
         rows.append(row)
     return rows
 

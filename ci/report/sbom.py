@@ -1,119 +1,66 @@
-"""A CycloneDX SBOM per image, built with cyclonedx-python-lib from the report's package lists.
+"""The image's SBOM as the report reads it: syft's CycloneDX document, loaded by cyclonedx-python-lib.
 
-Why the library and not a hand-written JSON: the format has a schema, versions and purl rules that
-the library keeps correct (tests validate our output with its own JSON schema validator). The
-packages are exactly the report's (ci.probe.manifests: dpkg, pip, conda), so the SBOM and the Markdown
-report never disagree; each becomes a component with a package URL (purl spec:
-https://github.com/package-url/purl-spec): pkg:deb/<debian|ubuntu>/..., pkg:pypi/..., pkg:conda/....
+Why the report reads the SBOM instead of asking dpkg, pip and conda itself: the SBOM is what CI
+publishes and signs (ci/supply/sbom.py has syft write it from the exported image), so the report's
+package sections and the attested SBOM can never disagree, and every package manager syft knows
+(deb, Python, conda, npm, binaries) is covered without a collector of ours. The format's own
+library parses it (purls included), so no CycloneDX or purl parsing is written here.
 """
 
 from __future__ import annotations
 
-import re
-from importlib.metadata import PackageNotFoundError, version
+import json
+import warnings
+from typing import TYPE_CHECKING
 
-from cyclonedx.model import HashAlgorithm, HashType, Property
-from cyclonedx.model.bom import Bom, BomMetaData
-from cyclonedx.model.component import Component, ComponentType
-from cyclonedx.output.json import JsonV1Dot6
-from packageurl import PackageURL
+from ci.report.model import PACKAGE_TITLES, Package
 
-from ci.model.platforms import arch
-from ci.report.model import CheckReport, ImageFacts, Package
+if TYPE_CHECKING:
+    from cyclonedx.model.component import Component
 
-SCHEMA = "1.6"  # CycloneDX spec version written (JsonV1Dot6)
-PROPERTY_PREFIX = "io.tfimages"
+# Components that are the image's contents; the operating system, files and the image itself are not.
+PACKAGE_TYPES = frozenset({"library", "application", "framework", "firmware"})
 
 
-def pypi_name(name: str) -> str:
-    """The purl spec's pypi name: lowercase, runs of -_. become '-' (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+def read_packages(text: str) -> list[Package]:
+    """Every package component of a CycloneDX JSON SBOM, sorted by kind (report order) and name."""
+    from cyclonedx.model.bom import Bom  # a second to import: only where an SBOM is read
 
-
-def package_url(package: Package, os_id: str, os_version_id: str) -> PackageURL:
-    if package.source == "dpkg":
-        qualifiers = {"arch": package.arch} if package.arch else {}
-        if os_id and os_version_id:
-            qualifiers["distro"] = f"{os_id}-{os_version_id}"
-        return PackageURL("deb", os_id or "debian", package.name, package.version, qualifiers)
-    if package.source == "pip":
-        return PackageURL("pypi", None, pypi_name(package.name), package.version)
-    qualifiers = {
-        key: value
-        for key, value in (("build", package.build), ("channel", package.channel), ("subdir", package.arch))
-        if value
-    }
-    return PackageURL("conda", None, package.name, package.version, qualifiers)
-
-
-def image_component(report: CheckReport, facts: ImageFacts) -> Component:
-    """The image itself: a container component with an OCI purl pinned to its manifest digest."""
-    tag = report.tags[0] if report.tags else report.image
-    repository = report.pushed.repository if report.pushed else None
-    name = (repository or "tensorflow").rsplit("/", 1)[-1].lower()
-    platform = report.platform or facts.platform
-    qualifiers = {"tag": tag}
-    if platform:
-        qualifiers["arch"] = arch(platform)
-    if repository:
-        qualifiers["repository_url"] = repository
-    # This platform's manifest: the pushed one (inside an index when the tag has several platforms).
-    digest = facts.digest
-    if report.pushed is not None:
-        digest = dict(report.pushed.platforms).get(platform or "", report.pushed.digest)
-    properties = [Property(name=f"{PROPERTY_PREFIX}:image_id", value=facts.image_id or "unknown")]
-    if platform:
-        properties.append(Property(name=f"{PROPERTY_PREFIX}:platform", value=platform))
-    properties += [Property(name=f"{PROPERTY_PREFIX}:tag", value=t) for t in report.tags]
-    properties += [
-        Property(name=f"{PROPERTY_PREFIX}:{key}.version", value=value)
-        for key, value in sorted(facts.versions.items())
-        if key in ("tensorflow", "python", "numpy", "cuda", "cudnn")
-    ]
-    return Component(
-        type=ComponentType.CONTAINER,
-        name=name,
-        version=tag,
-        bom_ref=f"image:{digest}",
-        purl=PackageURL("oci", None, name, digest, qualifiers),
-        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=digest.removeprefix("sha256:"))],
-        description=f"TensorFlow {facts.versions.get('tensorflow', '?')} {facts.variant} image "
-        f"on {facts.base_image}" + (f" for {platform}" if platform else ""),
-        properties=properties,
+    with warnings.catch_warnings():
+        # syft names itself with `author`, which CycloneDX 1.6 deprecates: not the reader's concern
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        bom = Bom.from_json(json.loads(text))  # type: ignore[attr-defined]  # serializable's classmethod
+    packages = [_package(c) for c in bom.components if c.type.value in PACKAGE_TYPES]
+    order = list(PACKAGE_TITLES)
+    return sorted(
+        packages,
+        key=lambda p: (order.index(p.kind) if p.kind in order else len(order), p.name.lower(), p.version),
     )
 
 
-def build_bom(report: CheckReport, facts: ImageFacts) -> Bom:
-    root = image_component(report, facts)
-    os_id, os_version_id = facts.versions.get("os_id", ""), facts.versions.get("os_version_id", "")
-    components: dict[str, Component] = {}
-    for package in facts.packages:
-        purl = package_url(package, os_id, os_version_id)
-        ref = purl.to_string()
-        if ref in components:  # the same package listed twice (e.g. two site-packages entries)
-            continue
-        component_type = ComponentType.APPLICATION if package.source == "dpkg" else ComponentType.LIBRARY
-        components[ref] = Component(
-            type=component_type,
-            name=purl.name,
-            version=package.version,
-            bom_ref=ref,
-            purl=purl,
-            properties=[Property(name=f"{PROPERTY_PREFIX}:source", value=package.source)],
-        )
-    tool = Component(type=ComponentType.APPLICATION, name="tf-images", version=_own_version())
-    bom = Bom(metadata=BomMetaData(component=root, tools=[]), components=components.values())
-    bom.metadata.tools.components.add(tool)
-    bom.register_dependency(root, components.values())
-    return bom
+def _package(component: Component) -> Package:
+    purl = component.purl
+    kind = purl.type if purl is not None and purl.type in PACKAGE_TITLES else "other"
+    arch = (purl.qualifiers or {}).get("arch") if purl is not None else None
+    return Package(
+        kind=kind,
+        name=component.name,
+        version=component.version or "",
+        arch=arch if isinstance(arch, str) else None,
+        licenses=tuple(_licenses(component)),
+    )
 
 
-def sbom_json(report: CheckReport, facts: ImageFacts) -> str:
-    return JsonV1Dot6(build_bom(report, facts)).output_as_string(indent=2)
+def _licenses(component: Component) -> list[str]:
+    from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 
-
-def _own_version() -> str:
-    try:
-        return version("tf-images")
-    except PackageNotFoundError:  # run from a checkout without `pip install -e .`
-        return "unknown"
+    found: list[str] = []
+    for entry in component.licenses:
+        if isinstance(entry, LicenseExpression):
+            found.append(entry.value)
+        elif isinstance(entry, DisjunctiveLicense):
+            name = entry.id or entry.name
+            # syft names a licence text it cannot identify by the text's hash: not a licence name
+            if name and not name.startswith("sha256:"):
+                found.append(name)
+    return found

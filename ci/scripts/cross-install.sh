@@ -4,11 +4,11 @@
 #   TFCI_UV           uv, a static binary for the engine's machine (runs natively under binfmt)
 #   TFCI_PYTHON       the image's interpreter (emulated: uv starts it once for its markers and tags)
 #   TFCI_PREFIX       its prefix; TFCI_SITE its site-packages
-#   TFCI_CONSTRAINTS  a constraints file (may be empty)
+#   TFCI_CONSTRAINTS  a constraints file (unset without constraints)
 #   TFCI_NATIVE_*     the same Python release built for the engine's machine: its dynamic loader,
 #                     library path, home and binary (mounted from the native Python layer)
 #   TFCI_COMPILE      ci/scripts/compile-bytecode.py
-#   UV_*              uv's cache, link mode and (mirror) index settings
+#   UV_*              uv's cache, link mode and uv.toml (the indexes), as ci/build/pip.py sets them
 set -euo pipefail
 
 native() {
@@ -25,7 +25,7 @@ if [ "$want" != "$have" ]; then
 fi
 
 args=(--python "$TFCI_PYTHON")
-if [ -s "$TFCI_CONSTRAINTS" ]; then args+=(--constraints "$TFCI_CONSTRAINTS"); fi
+if [ -n "${TFCI_CONSTRAINTS:-}" ] && [ -s "$TFCI_CONSTRAINTS" ]; then args+=(--constraints "$TFCI_CONSTRAINTS"); fi
 "$TFCI_UV" pip install "${args[@]}" "$@"
 rm -f "$TFCI_PREFIX/.lock"   # uv's environment lock: not part of an installed environment
 

@@ -16,22 +16,23 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from ci.model import refs
-from ci.model.errors import UserError, table_error
+from ci.model import inputs, refs
+from ci.model.errors import table_error
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last one)."""
+class _StrictLoader(inputs.SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing duplicate mapping keys (PyYAML silently keeps the last one)."""
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping(loader: yaml.constructor.SafeConstructor, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
-    return loader.construct_mapping(node)
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    return mapping
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -47,19 +48,8 @@ def display_name(path: Path) -> str:
 
 
 def read_yaml(path: Path, shown: str) -> object:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{shown}: cannot read the table: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{shown}: not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise UserError(f"{shown}: invalid YAML: {where}{problem}") from None
+    """versions.yaml through the one input reader (size, depth, keys), duplicate keys refused."""
+    return inputs.read_yaml(path, "", "the versions table (YAML)", shown=shown, loader=_StrictLoader)
 
 
 class Row:
@@ -96,7 +86,7 @@ class Row:
             self.fail(key, f'got the number {value!r}; write it as a quoted string, e.g. "{value}"')
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"expected a non-empty string; got {kind(value)}")
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             self.fail(key, f"{value!r} is malformed{'; expected ' + hint if hint else ''}")
         return value
 

@@ -24,7 +24,7 @@ from ci.model import compat, refs
 from ci.model.compat import Compat, PackageEra, Source
 from ci.model.errors import table_error
 from ci.model.paths import DEFAULT_TABLE
-from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS
+from ci.model.spec import CUDA_SOURCES, PYTHON_SOURCES, VARIANTS, Installer, InstallerFile
 from ci.model.tags import ImageMeta
 from ci.table import platforms
 from ci.table.fields import Row, check_version, display_name, kind, read_yaml, section
@@ -34,6 +34,9 @@ from ci.table.rows import CudaImage, Defaults, MinicondaRow, OsBase, PythonRow, 
 _ERA_PACKAGES = ("tensorflow-cpu", "tensorflow-gpu", f"tensorflow[{compat.AND_CUDA_EXTRA}]")
 _SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _OS_ID = re.compile(r"^[a-z]+\d+(?:\.\d+)?$")
+_PLATFORM = re.compile(r"^linux/[a-z0-9]+$")
+# The platforms every build needs an installer for without compat.platforms (the images are linux/amd64).
+INSTALLER_PLATFORMS = ("linux/amd64",)
 
 # --------------------------------------------------------------------------- sections
 
@@ -43,12 +46,12 @@ _TOP_KEYS = (
     "image",
     "sources",
     "compat",
+    "tools",
     "os_bases",
     "cuda_images",
     "pythons",
     "releases",
     "targets",
-    "tools",
 )
 SCHEMA_VERSION = 1
 
@@ -70,9 +73,9 @@ def load_table(path: Path | None = None) -> Table:
     os_bases = _os_bases(top, shown)
     cuda_images = _cuda_images(top, shown)
     rules = _compat(top, shown, sources, os_bases, cuda_images)
+    installer = _installer(top, shown, sources, rules)
     pythons = _pythons(top, shown, rules)
     rows = releases(top, shown, rules, os_bases, cuda_images, pythons)
-    cross_installer = platforms.tools(top, shown, rules)
     return Table(
         path=path,
         display=shown,
@@ -84,7 +87,7 @@ def load_table(path: Path | None = None) -> Table:
         pythons=pythons,
         releases=rows,
         targets=targets(top, shown, rows, os_bases, rules),
-        cross_installer=cross_installer,
+        installer=installer,
     )
 
 
@@ -196,6 +199,43 @@ def _compat(
         shown, "compat.platforms", section.raw("platforms"), ("machines", "why", "source"), ("kinds",)
     )
     return platforms.compat_platforms(platform_row, rules, _source_key(platform_row, sources))
+
+
+def _installer(top: Row, shown: str, sources: Mapping[str, Source], rules: Compat) -> Installer:
+    """tools.uv: the pip layers' installer, one pinned wheel per platform (url, wheel and binary sha256).
+
+    One for every platform of compat.platforms: uv runs on the engine's own machine (natively, or
+    for an emulated platform with --python-platform, ci.build.cross), and an engine may be either.
+    """
+    tools = Row(shown, "tools", top.raw("tools"), ("uv",))
+    row = Row(shown, "tools.uv", tools.raw("uv"), ("version", "source", "files"))
+    version = row.version("version", parts=(3,))
+    _source_key(row, sources)
+    raw_files = row.raw("files")
+    if not isinstance(raw_files, dict) or not raw_files:
+        row.fail("files", f"expected a mapping of platform -> pinned wheel; got {kind(raw_files)}")
+    files: list[InstallerFile] = []
+    for platform, value in raw_files.items():
+        where = f"tools.uv.files[{platform!r}]"
+        file_row = Row(shown, where, value, ("url", "sha256", "binary_sha256"))
+        if not isinstance(platform, str) or not _PLATFORM.match(platform):
+            file_row.fail(None, "not a platform; expected e.g. 'linux/amd64'")
+        url = file_row.string("url", HTTPS_URL, "an https:// URL of a .whl file")
+        name = url.rsplit("/", 1)[-1]
+        if not (name.startswith(f"uv-{version}-") and name.endswith(".whl")):
+            file_row.fail("url", f"{name!r} is not a uv {version} wheel (uv-{version}-...-<platform>.whl)")
+        files.append(
+            InstallerFile(
+                platform=platform,
+                url=url,
+                sha256=file_row.string("sha256", refs.SHA256_HEX, "64 lowercase hex digits"),
+                binary_sha256=file_row.string("binary_sha256", refs.SHA256_HEX, "64 lowercase hex digits"),
+            )
+        )
+    for platform in dict.fromkeys((*INSTALLER_PLATFORMS, *rules.machines)):
+        if not any(f.platform == platform for f in files):
+            row.fail("files", f"no wheel for {platform} (an engine of compat.platforms may run on it)")
+    return Installer(name="uv", version=version, files=tuple(files))
 
 
 def _os_bases(top: Row, shown: str) -> dict[str, OsBase]:

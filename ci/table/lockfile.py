@@ -15,6 +15,7 @@ diff of digests.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import yaml
 
 from ci.model import refs
 from ci.model.errors import UserError
+from ci.model.inputs import read_yaml
 
 LOCK_SCHEMA = 1
 
@@ -46,11 +48,12 @@ def read_lock(table_path: Path, shown: str) -> dict[str, LockEntry]:
     path = lock_path(table_path)
     where = shown.rsplit("/", 1)[0] + "/" + path.name if "/" in shown else path.name
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        os.stat(path)
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"{where}: cannot read the lock file ({' '.join(str(exc).split())})") from None
+    except (OSError, ValueError):
+        pass  # the reader names the problem
+    data: Any = read_yaml(path, "", "a base-image lock file (YAML)", shown=where)
     if not isinstance(data, dict) or data.get("schema") != LOCK_SCHEMA:
         raise UserError(f"{where}: not a base-image lock file (expected schema: {LOCK_SCHEMA})")
     bases = data.get("bases")
@@ -62,7 +65,7 @@ def read_lock(table_path: Path, shown: str) -> dict[str, LockEntry]:
         if not isinstance(value, dict):
             raise UserError(f"{where}: bases[{image!r}]: expected {{digest: ..., locked: ...}}")
         digest, locked = value.get("digest"), value.get("locked", "")
-        if not isinstance(digest, str) or not refs.SHA256_DIGEST.match(digest):
+        if not isinstance(digest, str) or not refs.is_digest(digest):
             raise UserError(f"{where}: bases[{image!r}]: field 'digest' must be 'sha256:' and 64 hex digits")
         entries[str(image)] = LockEntry(str(image), digest, str(locked))
     return entries

@@ -1,8 +1,8 @@
-"""versions.yaml's platform fields: compat.platforms, each Python's and release's `platforms:`, tools.
+"""versions.yaml's platform fields: compat.platforms, each Python's and release's `platforms:`.
 
 Why one module: which platforms exist, which image kinds each may have, which package and which
-Miniconda installer a platform uses where it differs, and the pinned installer of emulated builds
-are checked the same way (one line naming the row and field), so they are read in one place.
+Miniconda installer a platform uses where it differs are checked the same way (one line naming the
+row and field), so they are read in one place.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from collections.abc import Callable
 from ci.model import platforms as grammar
 from ci.model import refs
 from ci.model.compat import Compat
-from ci.model.spec import CrossInstaller
-from ci.table.fields import Row, check_version, kind
+from ci.table.fields import Row, kind
 from ci.table.rows import PACKAGE_KEYS, MinicondaRow, ReleasePlatform
 
 _MACHINE = re.compile(r"^[a-z0-9_]+$")
-_WHEEL_PLATFORM = re.compile(r"^[a-z0-9_]+$")
 _PACKAGE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 MINICONDA_FILE = re.compile(
     r"^Miniconda3-py(?P<py>\d+)_[0-9][0-9A-Za-z._-]*-Linux-(?P<machine>[a-z0-9_]+)\.sh$"
@@ -157,29 +155,3 @@ def target_platforms(row: Row, rules: Compat) -> tuple[str, ...] | None:
                 f"{name} is not a platform of compat.platforms; valid: {', '.join(rules.machines)}",
             )
     return names
-
-
-def tools(top: Row, shown: str, rules: Compat) -> CrossInstaller | None:
-    """tools.uv: the version and, per machine an engine may have, the static wheel's tag and sha256."""
-    if not top.has("tools"):
-        return None
-    section = Row(shown, "tools", top.raw("tools"), ("uv",))
-    uv = Row(shown, "tools.uv", section.raw("uv"), ("version", "wheels"))
-    version = uv.string("version")
-    check_version(version, (3,), lambda problem: uv.fail("version", problem))
-    raw = uv.raw("wheels")
-    if not isinstance(raw, dict) or not raw:
-        uv.fail("wheels", f"expected a mapping of machine -> {{platform, sha256}}; got {kind(raw)}")
-    wheels: list[tuple[str, str, str]] = []
-    for machine, value in raw.items():
-        if machine not in rules.machines.values():
-            uv.fail(
-                "wheels",
-                f"{machine!r} is not a machine of compat.platforms ({', '.join(rules.machines.values())})",
-            )
-        wheel = Row(shown, f"tools.uv.wheels.{machine}", value, ("platform", "sha256"))
-        tag = wheel.string("platform", _WHEEL_PLATFORM, "a wheel platform tag such as 'musllinux_1_1_x86_64'")
-        if not tag.endswith(f"_{machine}"):
-            wheel.fail("platform", f"{tag!r} is not a wheel tag for {machine}")
-        wheels.append((machine, tag, wheel.string("sha256", refs.SHA256_HEX, "64 lowercase hex digits")))
-    return CrossInstaller(version=version, wheels=tuple(wheels))

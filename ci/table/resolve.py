@@ -157,6 +157,7 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
         aliases=(),
         labels=(),
         warnings=tuple(warnings),
+        installer=table.installer,
         refusals=refusals,
         pip_extra_indexes=(
             (release.pip_cuda.index,)
@@ -165,7 +166,6 @@ def resolve(table: Table, request: BuildRequest) -> ImageSpec:
         ),
         nvidia_wheels=gpu.nvidia_wheels,
         platform=default,
-        cross_installer=table.cross_installer,
     )
     return _with_platforms(table, release, request, spec)
 

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from ci.model import compat
 from ci.model.compat import Compat
-from ci.model.spec import CrossInstaller
+from ci.model.spec import Installer
 from ci.model.tags import ImageMeta
 
 # nvidia/cuda devel tags: "12.2.2-cudnn8-devel-ubuntu22.04", "12.6.3-cudnn-devel-ubuntu24.04".
@@ -191,9 +191,9 @@ class Table:
     pythons: Mapping[str, PythonRow]
     releases: tuple[Release, ...]
     targets: tuple[Target, ...]
+    installer: Installer  # tools.uv: what installs the pip layers
     # base image (as the table names it) -> digest, from versions.lock.yaml (merged by ci.select)
     locks: Mapping[str, str] = field(default_factory=dict)
-    cross_installer: CrossInstaller | None = None  # tools.uv
 
     def release(self, tf: str) -> Release | None:
         for row in self.releases:

@@ -36,7 +36,8 @@
 #   INIT_SCRIPT_URL + INIT_SCRIPT_SHA256 [+ INIT_SCRIPT_TIMEOUT]   optional https init
 #                          script, run after the services start, only when its sha256 matches
 #   PIP_MIRROR_URL, CONDA_MIRROR_CHANNELS, MIRRORS=off   see /init/init/init.py
-# A password, token or key that is malformed (line break, wrong user, blank, ...) is refused
+# A password, token or key that is malformed (line break, wrong user, blank, shorter than
+# TFIMAGE_MIN_SECRET_LENGTH, a /sync/root-passwd that is not a regular file, ...) is refused
 # with one log line and changes nothing; boot goes on as if it had not been given.
 #
 # Test-only overrides: TFIMAGE_ROOT (path prefix), TFIMAGE_INIT_DIR (this tree, default
@@ -156,6 +157,8 @@ root_password_is_set() {
 
 # password_problem PASSWORD: prints why PASSWORD must not reach chpasswd (nothing if fine).
 # chpasswd reads "user:password" LINES: a line break would start a second account's entry.
+# Root logs in over SSH on a published port: a password shorter than the contract's minimum is
+# refused like a blank one (then the existing or a generated password is used).
 password_problem() {
     local pw="$1"
     if [[ -z "${pw//[[:space:]]/}" ]]; then
@@ -166,16 +169,29 @@ password_problem() {
         printf 'it contains control characters'
     elif ((${#pw} > 512)); then
         printf 'it is longer than 512 characters'
+    elif ((${#pw} < TFIMAGE_MIN_SECRET_LENGTH)); then
+        printf 'it is shorter than %s characters' "$TFIMAGE_MIN_SECRET_LENGTH"
     fi
 }
 
+# sync_bytes FILE: at most 4097 bytes of FILE, opened O_NONBLOCK (dd iflag=nonblock): a named pipe
+# swapped in after the regular-file check returns nothing instead of blocking boot forever.
+sync_bytes() {
+    dd if="$1" iflag=nonblock bs=4097 count=1 status=none 2>/dev/null
+}
+
 # read_sync_password FILE: set SYNC_PASSWORD from a valid /sync/root-passwd, else fail.
-# Valid: exactly one line "root:PASSWORD" (a final LF or CRLF is allowed), at most 4 KiB.
+# Valid: a regular file (a pipe would hang boot, a device never end), exactly one line
+# "root:PASSWORD" (a final LF or CRLF is allowed), at most 4 KiB.
 SYNC_PASSWORD=""
 read_sync_password() {
     local file="$1" content size problem
     SYNC_PASSWORD=""
-    size=$(wc -c <"$file" 2>/dev/null) || {
+    if [[ ! -f "$file" ]]; then
+        fail "it is not a regular file (a directory, named pipe or device?)"
+        return 1
+    fi
+    size=$(sync_bytes "$file" | wc -c) || {
         fail "cannot read it"
         return 1
     }
@@ -183,11 +199,11 @@ read_sync_password() {
         fail "it is larger than 4 KiB"
         return 1
     fi
-    if [[ "$(tr -d '\000' <"$file" 2>/dev/null | wc -c)" != "$size" ]]; then
+    if [[ "$(sync_bytes "$file" | tr -d '\000' | wc -c)" != "$size" ]]; then
         fail "it contains NUL bytes"
         return 1
     fi
-    content=$(cat -- "$file" 2>/dev/null && printf x) || {
+    content=$(sync_bytes "$file" && printf x) || {
         fail "cannot read it"
         return 1
     }
@@ -225,7 +241,7 @@ apply_root_password() {
 # a refused source is logged in one line and skipped. With none: keep root's password, or on
 # first boot set a random one and print it once.
 setup_root_password() {
-    need TFIMAGE_SYNC_DIR || return 1
+    need TFIMAGE_SYNC_DIR TFIMAGE_MIN_SECRET_LENGTH || return 1
     local sync_file="${R}${TFIMAGE_SYNC_DIR}/root-passwd" pw problem
     if [[ -e "$sync_file" ]]; then
         if read_sync_password "$sync_file"; then
@@ -391,11 +407,13 @@ token_problem() {
         printf 'it contains whitespace or control characters'
     elif ((${#token} > 256)); then
         printf 'it is longer than 256 characters'
+    elif ((${#token} < TFIMAGE_MIN_SECRET_LENGTH)); then
+        printf 'it is shorter than %s characters' "$TFIMAGE_MIN_SECRET_LENGTH"
     fi
 }
 
 setup_jupyter_token() {
-    need TFIMAGE_JUPYTER_TOKEN_FILE TFIMAGE_JUPYTER_PORT TFIMAGE_JUPYTER_BASE_URL || return 1
+    need TFIMAGE_JUPYTER_TOKEN_FILE TFIMAGE_JUPYTER_PORT TFIMAGE_JUPYTER_BASE_URL TFIMAGE_MIN_SECRET_LENGTH || return 1
     local file="${R}${TFIMAGE_JUPYTER_TOKEN_FILE}" dir token problem
     dir=$(dirname -- "$file")
     if [[ "${JUPYTER_ALLOW_NO_TOKEN:-}" == "1" ]]; then

@@ -19,7 +19,8 @@ boot only
                                         (no secrets); always from THIS boot's environment
 - /root/.jupyter/lab/user-settings/...  dark terminal theme and the contract's UI language;
                                         created only when missing, so a user's choice is kept
-- /etc/pip.conf, /root/.condarc         package mirrors, only when asked for (see below)
+- /etc/pip.conf, /root/.condarc         package mirrors, only when asked for (see below); 0600
+                                        when a mirror URL carries credentials
 
 Why /etc/bash.bashrc: sshd starts every session, also `ssh host CMD`, scp, sftp and rsync, as
 `bash -c CMD` with a bare environment (sshd's own PATH, no LANG/TZ/PYTHON_PREFIX). Debian and
@@ -376,6 +377,13 @@ def _mirror_url_ok(url: str, allow_http: bool) -> bool:
     return parts.scheme in schemes and bool(parts.hostname)
 
 
+def _secret_mode(urls: str) -> int:
+    """0600 when a mirror URL carries credentials (https://user:token@host/): every local user can
+    read a 0644 file, and the token is root's alone. Any '@' after a scheme counts (an unencoded '/'
+    or '#' in a password ends the URL's authority early)."""
+    return 0o600 if re.search(r"://[^,]*@", urls) else 0o644
+
+
 def pip_conf_content(url: str, allow_http: bool) -> "str | None":
     """Content of /etc/pip.conf for the mirror url (None when url is invalid)."""
     if not _mirror_url_ok(url, allow_http):
@@ -414,7 +422,7 @@ def configure_mirrors() -> None:
         if content is None:
             log("PIP_MIRROR_URL ignored: must be an https:// URL (http needs PIP_MIRROR_ALLOW_HTTP=1)")
         else:
-            write_file("/etc/pip.conf", content, 0o644)
+            write_file("/etc/pip.conf", content, _secret_mode(pip_url))
     else:
         remove_managed("/etc/pip.conf")
     channels = os.environ.get("CONDA_MIRROR_CHANNELS", "").strip()
@@ -423,7 +431,7 @@ def configure_mirrors() -> None:
         if content is None:
             log("CONDA_MIRROR_CHANNELS ignored: comma list of https:// URLs or channel names")
         else:
-            write_file("/root/.condarc", content, 0o644)
+            write_file("/root/.condarc", content, _secret_mode(channels))
     else:
         remove_managed("/root/.condarc")
 

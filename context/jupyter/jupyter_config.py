@@ -65,6 +65,7 @@ def contract(name: str) -> str:
 
 
 TOKEN_FILE = contract("TFIMAGE_JUPYTER_TOKEN_FILE")
+MIN_TOKEN_LENGTH = int(contract("TFIMAGE_MIN_SECRET_LENGTH"))
 
 
 def _read_token_file(path: str) -> str:
@@ -80,8 +81,8 @@ def _resolve_token() -> "str | None":
     if os.environ.get("JUPYTER_ALLOW_NO_TOKEN", "").strip() == "1":
         return ""
     env_token = os.environ.get("JUPYTER_TOKEN", "").strip()
-    # boot.sh refuses (and unsets) blank tokens and tokens with whitespace: same rule here.
-    if env_token and not re.search(r"[\s\x00-\x1f\x7f]", env_token):
+    # boot.sh refuses (and unsets) blank, short and spaced tokens: same rule here.
+    if len(env_token) >= MIN_TOKEN_LENGTH and not re.search(r"[\s\x00-\x1f\x7f]", env_token):
         return env_token
     return _read_token_file(TOKEN_FILE) or None
 

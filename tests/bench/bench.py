@@ -1,21 +1,31 @@
 """Build cost, side by side: this project's layers against the original guide's Dockerfile order.
 
-    .venv/bin/python -m tests.bench.bench [--tf-package tensorflow-cpu] [--json FILE] [--keep-engines]
+    .venv/bin/python -m tests.bench.bench [--tf-package tensorflow-cpu] [--variants cpu,gpu] [--json FILE]
 
-One run, on fresh engine instances of its own (tests/infra/engines.py; the shared engine is not
-touched), measures for both builds of the same CPU image (TensorFlow 2.15.0, Python 3.11, Debian 12):
-a true cold build (empty engine: every download included), a download-warm cold build (every layer
-runs, download caches warm), a no-op rebuild, a rebuild after editing context/boot/boot.sh, a
-rebuild after adding one OS package, one image against three TensorFlow versions (2.14.1, 2.15.0,
-2.16.2) built together, and a second fresh engine importing the first one's registry cache. Then
-image sizes (compressed and uncompressed), bytes of package caches inside each image, bytes
-downloaded (the instance's bridge counters: everything its containers fetched) and the pip
-wheelhouse's reuse count, the targets, and whether each is met. Prints a table, then JSON.
+One run measures, for a CPU image (TensorFlow 2.15.0, Python 3.11, Debian 12) and a pip-CUDA GPU
+image (2.15.1, about 3 GB of NVIDIA wheels), both builds of the same image on engine instances of
+its own (tests/infra/engines.py; the shared engine is not touched): a true cold build (fresh
+engine, every download), a fresh engine restoring that build from a registry cache (with where its
+time went: pull, unpack, re-run), a download-warm cold build (every layer runs, download caches
+warm), a no-op rebuild, a rebuild after editing context/boot/boot.sh, a rebuild after adding one OS
+package, one image against three TensorFlow versions (2.14.1, 2.15.0, 2.16.2) built together; then
+image sizes, bytes of package caches inside each image, bytes downloaded (the instance's bridge
+counters: everything its containers fetched, the wheel prefetch included), what uv downloaded and
+installed, the targets and whether each is met. Prints tables, then JSON.
 
-The guide-order build is tests/bench/seed-order.Dockerfile through Dagger's Dockerfile build
-(Directory.docker_build) on the same engine, with the same stand-ins (local debian:bookworm, a
-python3 venv instead of Miniconda, the CA bundle for pip). It has no cache volumes, so its
-"download-warm" build downloads everything again: that is the guide's behaviour.
+This project's image is built by ci.build.steps.build_in_steps, the pipeline's one build path (the
+wheel prefetch runs beside the layers); the guide-order build is tests/bench/seed-order.Dockerfile
+through Dagger's Dockerfile build, with the same stand-ins (local debian:bookworm, a python3 venv
+instead of Miniconda, the CA bundle for pip). It has no cache volumes, so its "download-warm"
+build downloads everything again: that is the guide's behaviour.
+
+Disk: the engines run without automatic garbage collection (it deletes download volumes whenever
+the disk is under 20% free); between rows the bench prunes every cache record except the download
+volumes (outside the timed sessions), gives each true cold build and each restore an engine of its
+own and destroys it as soon as its row is measured, exports the layer caches to a registry of its
+own that is deleted afterwards, keeps at most one image tarball, and stops with a note when less
+than 12 GB is free. Three pip-CUDA images and their download caches need about 30 GB: that row is
+measured for the CPU image only.
 
 Why numbers and no assertions: timings depend on the machine and its load (other sessions share
 this one); the structural guarantees are asserted in tests/e2e. The stack (registry, engine
@@ -35,24 +45,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ci.build import apt
+from ci.build import apt, pip, prefetch
 from ci.build.layers import OS_PACKAGES, Layers
 from ci.build.options import BuildOptions
-from ci.build.pip import parse_pip_reports
-from ci.build.python import SYSTEM_PYTHON_PACKAGES, refuse_if_unbuildable
+from ci.build.python import SYSTEM_PYTHON_PACKAGES
+from ci.build.steps import build_in_steps
 from ci.engine.remote import RemoteSession, from_flags
 from ci.model.spec import ImageSpec
 from ci.table.load import load_table
 from ci.table.resolve import BuildRequest, resolve
+from tests.bench.registry import PrivateRegistry, private_registry
+from tests.bench.report import Measure, Row, VariantResult, render, results
+from tests.bench.restore import MATERIALIZE_MARKER, restore_split
 from tests.e2e import specs
 from tests.e2e.oci import layer_sizes
-from tests.e2e.progress import LAYER_EXEC_MARKERS, layers_run, strip_ansi
+from tests.e2e.progress import layers_run, prefetch_runs, strip_ansi
 from tests.infra.engines import EngineInstance, bridge_tx_bytes, destroy_engine, start_engine, state_root
 
 if TYPE_CHECKING:
@@ -62,24 +75,44 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = Path(__file__).resolve().parent / "seed-order.Dockerfile"
 STACK = REPO / "tests" / "infra" / "stack.sh"
 THREE_TF = ("2.14.1", "2.15.0", "2.16.2")
-LAYER_NAMES = tuple(dict.fromkeys(name for name, _ in LAYER_EXEC_MARKERS))  # layers that run a command
-MAIN_TF = "2.15.0"
 EXTRA_OS_PACKAGE = "less"  # the "early input" edit: one more OS package
+MIN_FREE_GB = 12  # below this the bench stops (the disk is shared)
+NEED_FREE_GB = 20  # to start at all: the largest row (pip-CUDA, both orders) needs about 16 GB
 # Package caches an image should not carry (bytes of regular files under each).
 CACHE_PATHS = {
     "apt lists": "/var/lib/apt/lists",
     "apt archives": "/var/cache/apt",
     "pip cache": "/root/.cache/pip",
+    "uv cache": "/root/.cache/uv",
+    "uv volume": pip.UV_MOUNT,
     "conda pkgs": "/root/miniconda3/pkgs",
 }
-TARGETS = (
-    ("context edit", "rebuild after editing one context/ file <= 1% of the cold build", 0.01),
-    ("no-op", "no-op rebuild <= 1% of the cold build", 0.01),
-    ("three versions", "three TensorFlow versions built together <= 1.5x one image", 1.5),
-    ("package caches", "zero bytes of package caches in the image", 0),
-    ("image size", "CPU image no larger than the guide-order image (same TensorFlow package)", 1.0),
-    ("registry cache", "fresh engine + registry cache <= 0.4x the true cold build", 0.4),
-)
+
+
+class DiskLow(Exception):
+    """Free space fell under MIN_FREE_GB: the bench stops with what it measured."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # "cpu" | "gpu"
+    request: BuildRequest
+    three: tuple[str, ...]  # TensorFlow versions of the three-version row; () when not measured
+    three_why: str = ""  # why that row is not measured
+    sizes: bool = True  # export both images to measure their sizes (one tarball at a time)
+
+
+VARIANTS = {
+    "cpu": Variant("cpu", specs.CPU_REQUEST, THREE_TF),
+    "gpu": Variant(
+        "gpu",
+        specs.GPU_REQUEST,
+        (),
+        three_why="not measured: three pip-CUDA images and their download caches need about 30 GB of "
+        f"engine state; this bench stops under {MIN_FREE_GB} GB free on a shared disk",
+        sizes=False,
+    ),
+}
 
 
 # --------------------------------------------------------------------------- the two builds
@@ -103,17 +136,13 @@ class BenchLayers(Layers):
         if not self.extra:
             return super().os_packages(ctr, spec)
         packages = OS_PACKAGES + SYSTEM_PYTHON_PACKAGES + self.extra
-        return apt.install(ctr, self.options, spec.os_id, packages)
+        return apt.install(ctr, self.options, apt.cache_key(spec), packages)
 
 
-def ours(spec: ImageSpec, layers: Layers) -> Container:
-    from dagger import dag
-
-    refuse_if_unbuildable(spec, layers.options)
-    ctr = dag.container()
-    for _name, layer in layers.ordered():
-        ctr = layer(ctr, spec)
-    return ctr
+async def ours(spec: ImageSpec, layers: Layers) -> Container:
+    """This project's image, built as the pipeline builds it (layer by layer, wheel prefetch beside)."""
+    image, _ = await build_in_steps(spec, layers.options, layers=layers)
+    return image
 
 
 def guide_context(root: Path, context: Path, ca: Path) -> Path:
@@ -141,24 +170,32 @@ def guide(spec: ImageSpec, build_context: Path, nonce: str, extra: Sequence[str]
     return directory.docker_build(build_args=[BuildArg(name=k, value=v) for k, v in args.items()])
 
 
+async def materialized(ctr: Container) -> Container:
+    """A never-cached command in the image: a fresh engine that only imported cache records must
+    then fetch and unpack every layer, which the next CI step (the checks) needs anyway."""
+    return await ctr.with_exec(["sh", "-c", f"echo {MATERIALIZE_MARKER} {secrets.token_hex(8)}"]).sync()
+
+
 # --------------------------------------------------------------------------- measuring
 
 
-@dataclass
-class Measure:
-    seconds: float
-    downloaded: int  # bytes into the engine instance's bridge
-    pip_reused: int = 0
-    pip_new: int = 0
-    layers_run: list[str] = field(default_factory=list)  # layer commands the engine really ran
+def engine_cpu_seconds(engine: EngineInstance) -> float:
+    """CPU seconds (user + system, children included) the engine process has used so far."""
+    pid = engine.pid()
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
-@dataclass
-class Row:
-    key: str
-    label: str
-    ours: Measure | None = None
-    guide: Measure | None = None
+def free_gb() -> float:
+    path = state_root()
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free / 1e9
 
 
 class Bench:
@@ -166,12 +203,8 @@ class Bench:
         self.args = args
         self.work = work
         self.options = BuildOptions(ca_bundle=args.ca_cert)
-        table = load_table()
-        self.specs = {tf: self._spec(table, tf) for tf in THREE_TF}
-        self.spec = self.specs[MAIN_TF]
-        self.rows: list[Row] = []
-        self.extras: dict[str, Any] = {}
-        self.logs = args.logs
+        self.table = load_table()
+        self.logs: Path = args.logs
         self.logs.mkdir(parents=True, exist_ok=True)
         context = work / "ours-a" / "context"
         edited = work / "ours-b" / "context"
@@ -182,31 +215,45 @@ class Bench:
         self.context, self.edited = context, edited
         self.guide_a = guide_context(work / "guide-a", context, args.ca_cert)
         self.guide_b = guide_context(work / "guide-b", edited, args.ca_cert)
-        self.cache_ref = f"{args.registry}/tfci-bench/layer-cache"
+        self.engines: list[str] = []
 
-    def _spec(self, table: Any, tf: str) -> ImageSpec:
-        spec = resolve(
-            table,
-            BuildRequest(
-                tf=tf,
-                python="3.11",
-                variant="cpu",
-                os="debian12",
-                python_source="system",
-                platforms=("linux/amd64",),
-            ),
+    def spec(self, variant: Variant, tf: str | None = None) -> ImageSpec:
+        # linux/amd64 only: the benchmark measures native builds (the table may add linux/arm64)
+        request = dataclasses.replace(
+            variant.request, tf=tf or variant.request.tf, platforms=("linux/amd64",)
         )
-        if self.args.tf_package:
-            spec = dataclasses.replace(spec, tensorflow_requirement=f"{self.args.tf_package}=={tf}")
+        spec = resolve(self.table, request)
+        if self.args.tf_package and variant.name == "cpu":
+            spec = dataclasses.replace(
+                spec, tensorflow_requirement=f"{self.args.tf_package}=={spec.tf_version}"
+            )
         if self.args.smoke:  # the benchmark's own plumbing, quickly: small packages, no real numbers
+            index = THREE_TF.index(tf) if tf in THREE_TF else 0
             spec = dataclasses.replace(
                 spec,
                 jupyter_requirements=("termcolor==2.4.0",),
                 tensorflow_requirement="six==1.16.0",
-                tensorboard_requirement=f"packaging<{24 + THREE_TF.index(tf)}",
+                tensorboard_requirement=f"packaging<{24 + index}",
                 constraints=(),
+                nvidia_wheels=(),
+                pip_extra_indexes=(),
             )
         return spec
+
+    def engine(self, name: str) -> EngineInstance:
+        self.check_disk(f"starting engine {name}")
+        destroy_engine(name)  # a leftover of an interrupted run: start from an empty state
+        self.engines.append(name)
+        return start_engine(name, gc=False)
+
+    def destroy(self, engine: EngineInstance) -> None:
+        if not self.args.keep_engines:
+            destroy_engine(engine.name)
+
+    def check_disk(self, what: str) -> None:
+        free = free_gb()
+        if free < MIN_FREE_GB:
+            raise DiskLow(f"{free:.1f} GB free before {what} (the bench stops under {MIN_FREE_GB} GB)")
 
     async def session(
         self,
@@ -214,221 +261,278 @@ class Bench:
         name: str,
         body: Callable[[], Awaitable[Any]],
         remote: RemoteSession | None = None,
-    ) -> tuple[Any, Measure, float]:
-        """One engine session: (body's result, measure of the body, seconds the session took to close)."""
+    ) -> tuple[Any, Measure, str]:
+        """One engine session: (body's result, its measure, the engine's log lines of the session)."""
         import dagger
 
         remote = remote or from_flags(engine=engine.runner_host)
         log_path = self.logs / f"{name}.log"
         engine_log_start = engine.log.stat().st_size
-        closed = 0.0
         with remote.session_env(), log_path.open("w") as log:
             async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
-                before = bridge_tx_bytes(engine.bridge)
+                before, cpu = bridge_tx_bytes(engine.bridge), engine_cpu_seconds(engine)
                 started = time.monotonic()
                 result = await body()
                 seconds = time.monotonic() - started
                 downloaded = bridge_tx_bytes(engine.bridge) - before
+                cpu = engine_cpu_seconds(engine) - cpu
                 await remote.mark()
-                closing = time.monotonic()
-            closed = time.monotonic() - closing
-        reports = parse_pip_reports(strip_ansi(log_path.read_text()))
+        counts = pip.parse_uv_output(strip_ansi(log_path.read_text()))
         with engine.log.open("rb") as engine_log:
             engine_log.seek(engine_log_start)
-            ran = layers_run(engine_log.read().decode(errors="replace"))
+            engine_text = engine_log.read().decode(errors="replace")
         measure = Measure(
             seconds=seconds,
             downloaded=downloaded,
-            pip_reused=sum(r for r, _, _ in reports),
-            pip_new=sum(n for _, n, _ in reports),
-            layers_run=[layer for layer, count in ran.items() if count],
+            uv_prepared=counts.prepared,
+            uv_installed=counts.installed,
+            layers_run=[layer for layer, count in layers_run(engine_text).items() if count],
+            prefetch_runs=prefetch_runs(engine_text),
+            engine_cpu_s=round(cpu, 1),
+            load=round(os.getloadavg()[0], 1),
         )
         if remote.exporting:
             remote.report(sys.stderr)
-        print(f"[bench] {name}: {seconds:.1f}s, {_mb(downloaded)} downloaded", file=sys.stderr, flush=True)
-        return result, measure, closed
+        print(
+            f"[bench] {name}: {seconds:.1f}s, {downloaded / 1e6:,.0f} MB downloaded, "
+            f"load {measure.load}, {free_gb():.0f} GB free",
+            file=sys.stderr,
+            flush=True,
+        )
+        return result, measure, engine_text
 
-    async def _build_all(
+    async def build(
         self,
         engine: EngineInstance,
         name: str,
-        image: Callable[[ImageSpec], Any],
-        specs_: Sequence[ImageSpec],
-        materialize: bool,
-        **kw: Any,
-    ) -> tuple[Measure, float]:
-        """Build every spec's image concurrently in one session (as `build --jobs N` would)."""
+        images: Sequence[Callable[[], Awaitable[Container]]],
+        *,
+        materialize: bool = False,
+        remote: RemoteSession | None = None,
+    ) -> tuple[Measure, str]:
+        """Build the images concurrently in one session (as `build --jobs N` would)."""
+        self.check_disk(name)
 
-        async def body() -> list[Any]:
-            results: list[Any] = [None] * len(specs_)
-
-            async def one(i: int, spec: ImageSpec) -> None:
-                results[i] = await _done(image(spec), materialize)
+        async def body() -> None:
+            async def one(image: Callable[[], Awaitable[Container]]) -> None:
+                ctr = await image()
+                if materialize:
+                    await materialized(ctr)
 
             async with anyio.create_task_group() as group:
-                for i, spec in enumerate(specs_):
-                    group.start_soon(one, i, spec)
-            return results
+                for image in images:
+                    group.start_soon(one, image)
 
-        _, measure, closed = await self.session(engine, name, body, **kw)
-        return measure, closed
+        _, measure, engine_text = await self.session(engine, name, body, remote)
+        return measure, engine_text
 
-    async def build_ours(
-        self,
-        engine: EngineInstance,
-        name: str,
-        layers: Layers,
-        specs_: Sequence[ImageSpec],
-        materialize: bool = False,
-        **kw: Any,
-    ) -> tuple[Measure, float]:
-        return await self._build_all(engine, name, lambda spec: ours(spec, layers), specs_, materialize, **kw)
+    def ours_images(
+        self, variant: Variant, nonce: str, tfs: Sequence[str | None] | None = None, **kw: Any
+    ) -> list[Callable[[], Awaitable[Container]]]:
+        layers = BenchLayers(self.options, kw.pop("context", self.context), nonce, **kw)
 
-    async def build_guide(
-        self,
-        engine: EngineInstance,
-        name: str,
-        context: Path,
-        nonce: str,
-        specs_: Sequence[ImageSpec],
-        extra: Sequence[str] = (),
-        materialize: bool = False,
-        **kw: Any,
-    ) -> tuple[Measure, float]:
-        def image(spec: ImageSpec) -> Any:
-            return guide(spec, context, nonce, extra)
+        def image(spec: ImageSpec) -> Callable[[], Awaitable[Container]]:
+            return lambda: ours(spec, layers)
 
-        return await self._build_all(engine, name, image, specs_, materialize, **kw)
+        return [image(self.spec(variant, tf)) for tf in (tfs or [None])]
 
-    def row(self, key: str, label: str, ours_m: Measure | None, guide_m: Measure | None) -> None:
-        self.rows.append(Row(key, label, ours_m, guide_m))
+    def guide_images(
+        self, variant: Variant, nonce: str, tfs: Sequence[str | None] | None = None, **kw: Any
+    ) -> list[Callable[[], Awaitable[Container]]]:
+        context = kw.pop("context", self.guide_a)
 
-    async def run(self) -> None:
+        def image(spec: ImageSpec) -> Callable[[], Awaitable[Container]]:
+            return lambda: guide(spec, context, nonce, **kw).sync()
+
+        return [image(self.spec(variant, tf)) for tf in (tfs or [None])]
+
+    async def prune_keeping_volumes(self, engine: EngineInstance, variant: Variant) -> None:
+        """Delete every cache record but the download volumes (held in use by a running container)."""
+        from dagger import CacheSharingMode, dag
+
+        spec = self.spec(variant)
+        keep = [*apt.volumes(apt.cache_key(spec)), *apt.volumes(prefetch.apt_key(spec))]
+
+        async def body() -> None:
+            holder = dag.container().from_(spec.base_image)
+            for i, (_, name) in enumerate(keep):
+                holder = holder.with_mounted_cache(
+                    f"/keep/{i}", dag.cache_volume(name), sharing=CacheSharingMode.PRIVATE
+                )
+            holder = holder.with_mounted_cache(
+                "/keep/uv", dag.cache_volume(pip.UV_VOLUME), sharing=CacheSharingMode.SHARED
+            )
+            service = await holder.as_service(args=["sleep", "infinity"]).start()
+            await dag.engine().local_cache().prune()
+            await service.stop(kill=True)
+
+        await self.session(engine, f"{variant.name}-prune-{secrets.token_hex(2)}", body)
+
+    async def cache_rows(self, variant: Variant, result: VariantResult, nonce: str) -> EngineInstance:
+        """True cold builds (each on a fresh engine) and a second fresh engine restoring each from
+        the registry cache the first exported. Returns this project's engine, kept for the warm rows."""
+        v = variant.name
+        restored: dict[str, Measure] = {}
+        true_cold: dict[str, Measure] = {}
+        kept: EngineInstance | None = None
+        for order in ("ours", "guide"):
+            images = self.ours_images if order == "ours" else self.guide_images
+            with private_registry(self.work / f"registry-{v}-{order}") as registry:
+                first = self.engine(f"{v}-{order}-cold")
+                export = self.remote(first, registry, "to")
+                true_cold[order], _ = await self.build(
+                    first, f"{v}-true-cold-{order}", images(variant, nonce), remote=export
+                )
+                if order == "ours":
+                    kept = first
+                else:
+                    self.destroy(first)
+                second = self.engine(f"{v}-{order}-restore")
+                try:
+                    restored[order], engine_text = await self.build(
+                        second,
+                        f"{v}-registry-cache-{order}",
+                        images(variant, nonce),
+                        materialize=True,
+                        remote=self.remote(second, registry, "from"),
+                    )
+                finally:
+                    self.destroy(second)
+                restored[order].split = restore_split(engine_text, registry.log.read_text())
+        assert kept is not None
+        result.rows.append(
+            Row("true cold", "true cold build (fresh engine, downloads included)", **true_cold)
+        )
+        result.rows.append(
+            Row("registry cache", "second fresh engine, registry cache imported, layers pulled", **restored)
+        )
+        return kept
+
+    def remote(self, engine: EngineInstance, registry: PrivateRegistry, way: str) -> RemoteSession:
+        ref = registry.ref("image")
+        flags: dict[str, Any] = {"cache_to": [ref]} if way == "to" else {"cache_from": [ref]}
+        return from_flags(engine=engine.runner_host, plain_http=frozenset({registry.address}), **flags)
+
+    async def run_variant(self, variant: Variant) -> VariantResult:
+        v = variant.name
+        result = VariantResult(variant=v, image=self.spec(variant).tag, spec=self.spec(variant))
         n0, n1, n2, n3, n4 = (secrets.token_hex(4) for _ in range(5))
-        one = [self.spec]
-        three = [self.specs[tf] for tf in THREE_TF]
-        a = start_engine(self.args.engine_a)
+        engine: EngineInstance | None = None
         try:
-            tag = self.spec.tag
-            export_ours = from_flags(engine=a.runner_host, cache_to=[f"{self.cache_ref}:ours"], specs=one)
-            export_guide = from_flags(engine=a.runner_host, cache_to=[f"{self.cache_ref}:guide"], specs=one)
-            m_ours, close_ours = await self.build_ours(
-                a, "true-cold-ours", BenchLayers(self.options, self.context, n0), one, remote=export_ours
-            )
-            m_guide, close_guide = await self.build_guide(
-                a, "true-cold-guide", self.guide_a, n0, one, remote=export_guide
-            )
-            self.row("true cold", "true cold build (fresh engine, downloads included)", m_ours, m_guide)
-            self.extras["cache export seconds"] = {"ours": close_ours, "guide": close_guide}
+            engine = await self.cache_rows(variant, result, n0)
+            pairs: list[tuple[str, str, dict[str, Any]]] = [
+                ("cold", "cold build, download caches warm (every layer runs)", {}),
+                ("no-op", "no-op rebuild", {}),
+                ("context edit", "rebuild after editing context/boot/boot.sh", {}),
+            ]
+            measured: dict[str, dict[str, Measure]] = {key: {} for key, _, _ in pairs}
+            for order in ("ours", "guide"):
+                await self.prune_keeping_volumes(engine, variant)
+                for key, _, _ in pairs:
+                    if order == "ours":
+                        context = self.edited if key == "context edit" else self.context
+                        images = self.ours_images(variant, n1, context=context)
+                    else:
+                        context = self.guide_b if key == "context edit" else self.guide_a
+                        images = self.guide_images(variant, n1, context=context)
+                    measured[key][order], _ = await self.build(
+                        engine, f"{v}-{key.replace(' ', '-')}-{order}", images
+                    )
+                result.sizes[order] = await self.sizes(engine, variant, order, n1)
+            for key, label, _ in pairs:
+                result.rows.append(Row(key, label, **measured[key]))
 
-            warm = BenchLayers(self.options, self.context, n1)
-            m_ours, _ = await self.build_ours(a, "warm-cold-ours", warm, one)
-            m_guide, _ = await self.build_guide(a, "warm-cold-guide", self.guide_a, n1, one)
-            self.row("cold", "cold build, download caches warm (every layer runs)", m_ours, m_guide)
-
-            m_ours, _ = await self.build_ours(a, "noop-ours", warm, one)
-            m_guide, _ = await self.build_guide(a, "noop-guide", self.guide_a, n1, one)
-            self.row("no-op", "no-op rebuild", m_ours, m_guide)
-
-            m_ours, _ = await self.build_ours(
-                a, "context-edit-ours", BenchLayers(self.options, self.edited, n1), one
-            )
-            m_guide, _ = await self.build_guide(a, "context-edit-guide", self.guide_b, n1, one)
-            self.row("context edit", "rebuild after editing context/boot/boot.sh", m_ours, m_guide)
-
-            extra = (EXTRA_OS_PACKAGE,)
-            m_ours, _ = await self.build_ours(
-                a, "early-input-ours", BenchLayers(self.options, self.context, n1, extra), one
-            )
-            m_guide, _ = await self.build_guide(a, "early-input-guide", self.guide_a, n1, one, extra)
-            self.row(
-                "early input", f"rebuild after adding one OS package ({EXTRA_OS_PACKAGE})", m_ours, m_guide
+            early: dict[str, Measure] = {}
+            for order in ("ours", "guide"):
+                await self.prune_keeping_volumes(engine, variant)
+                images = (self.ours_images if order == "ours" else self.guide_images)(
+                    variant, n1, extra=(EXTRA_OS_PACKAGE,)
+                )
+                early[order], _ = await self.build(engine, f"{v}-early-input-{order}", images)
+            result.rows.append(
+                Row("early input", f"rebuild after adding one OS package ({EXTRA_OS_PACKAGE})", **early)
             )
 
-            # Download the other two releases' wheels once (not timed as a row): both rows below are
-            # then download-warm for this project's build. The guide's build has nothing to warm.
-            prewarm, _ = await self.build_ours(
-                a, "prewarm-three-ours", BenchLayers(self.options, self.context, n2), three
-            )
-            self.extras["prewarm three versions seconds"] = prewarm.seconds
-            m_ours, _ = await self.build_ours(
-                a, "one-image-ours", BenchLayers(self.options, self.context, n3), one
-            )
-            m_guide, _ = await self.build_guide(a, "one-image-guide", self.guide_a, n3, one)
-            self.row("one image", f"one image ({MAIN_TF}), every layer runs", m_ours, m_guide)
-            m_ours, _ = await self.build_ours(
-                a, "three-ours", BenchLayers(self.options, self.context, n4), three
-            )
-            m_guide, _ = await self.build_guide(a, "three-guide", self.guide_a, n4, three)
-            self.row(
-                "three versions", f"three versions ({', '.join(THREE_TF)}) built together", m_ours, m_guide
-            )
-
-            self.extras["sizes"] = await self.sizes(a, warm, n1)
-            self.extras["tag"] = tag
+            if variant.three:
+                await self.three_rows(engine, variant, result, (n2, n3, n4))
+            else:
+                result.notes.append(f"three versions: {variant.three_why}")
+        except DiskLow as low:
+            result.notes.append(f"stopped: {low}")
+            print(f"[bench] {v}: STOPPED: {low}", file=sys.stderr, flush=True)
         finally:
-            if not self.args.keep_engines:
-                destroy_engine(a.name)
+            if engine is not None:
+                self.destroy(engine)
+        return result
 
-        b = start_engine(self.args.engine_b)
-        try:
-            imp_ours = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:ours"], specs=one)
-            imp_guide = from_flags(engine=b.runner_host, cache_from=[f"{self.cache_ref}:guide"], specs=one)
-            m_ours, _ = await self.build_ours(
-                b,
-                "registry-cache-ours",
-                BenchLayers(self.options, self.context, n0),
-                one,
-                materialize=True,
-                remote=imp_ours,
+    async def three_rows(
+        self, engine: EngineInstance, variant: Variant, result: VariantResult, nonces: tuple[str, str, str]
+    ) -> None:
+        """One image against three TensorFlow versions built together, every download warm."""
+        v = variant.name
+        prewarm, one, three = nonces
+        # Download the other releases' wheels once (not a row): both rows below are then
+        # download-warm for this project's build. The guide's build has nothing to warm.
+        await self.prune_keeping_volumes(engine, variant)
+        warmed, _ = await self.build(
+            engine, f"{v}-prewarm-three-ours", self.ours_images(variant, prewarm, variant.three)
+        )
+        result.extras["prewarm three versions seconds"] = warmed.seconds
+        rows: dict[str, dict[str, Measure]] = {"one image": {}, "three versions": {}}
+        for key, nonce, tfs in (("one image", one, None), ("three versions", three, variant.three)):
+            for order in ("ours", "guide"):
+                await self.prune_keeping_volumes(engine, variant)
+                images = (self.ours_images if order == "ours" else self.guide_images)(variant, nonce, tfs)
+                rows[key][order], _ = await self.build(engine, f"{v}-{key.replace(' ', '-')}-{order}", images)
+        result.rows.append(
+            Row("one image", f"one image ({variant.request.tf}), every layer runs", **rows["one image"])
+        )
+        result.rows.append(
+            Row(
+                "three versions",
+                f"three versions ({', '.join(variant.three)}) built together",
+                **rows["three versions"],
             )
-            m_guide, _ = await self.build_guide(
-                b, "registry-cache-guide", self.guide_a, n0, one, materialize=True, remote=imp_guide
-            )
-            self.row(
-                "registry cache",
-                "second fresh engine, registry cache imported, layers pulled",
-                m_ours,
-                m_guide,
-            )
-        finally:
-            if not self.args.keep_engines:
-                destroy_engine(b.name)
+        )
 
-    async def sizes(self, engine: EngineInstance, warm: Layers, nonce: str) -> dict[str, Any]:
-        """Export both final images (download-warm builds, unedited context) and measure them."""
+    async def sizes(self, engine: EngineInstance, variant: Variant, order: str, nonce: str) -> dict[str, Any]:
+        """Measure the download-warm image (unedited context): package caches inside, and sizes from
+        an exported tarball (one at a time) or, without export, the unpacked size from `du`."""
+        spec = self.spec(variant)
         out: dict[str, Any] = {}
 
         async def body() -> None:
-            for name, ctr in (
-                ("ours", ours(self.spec, warm)),
-                ("guide", guide(self.spec, self.guide_a, nonce)),
-            ):
-                path = self.work / f"{name}.tar"
+            if order == "ours":
+                ctr = await ours(spec, BenchLayers(self.options, self.context, nonce))
+            else:
+                ctr = guide(spec, self.guide_a, nonce)
+            out["package_caches"] = await package_caches(ctr)
+            if not variant.sizes:
+                du = await ctr.with_exec(["sh", "-c", "du -sxb / 2>/dev/null | cut -f1"]).stdout()
+                out["uncompressed"] = int(du.strip())
+                return
+            path = self.work / f"{variant.name}-{order}.tar"
+            try:
                 await ctr.export(str(path))
                 layers = layer_sizes(path)
-                path.unlink()
-                caches = await package_caches(ctr)
-                out[name] = {
-                    "layers": len(layers),
-                    "compressed": sum(c for c, _ in layers),
-                    "uncompressed": sum(u for _, u in layers),
-                    "package_caches": caches,
-                    "largest_layer_uncompressed": max(u for _, u in layers),
-                }
+            finally:
+                path.unlink(missing_ok=True)
+            out.update(
+                layers=len(layers),
+                compressed=sum(c for c, _ in layers),
+                uncompressed=sum(u for _, u in layers),
+                largest_layer_uncompressed=max(u for _, u in layers),
+            )
 
-        await self.session(engine, "sizes", body)
+        self.check_disk(f"exporting the {variant.name} image ({order})")
+        await self.session(engine, f"{variant.name}-sizes-{order}", body)
         return out
 
-
-async def _done(ctr: Container, materialize: bool) -> Container:
-    """Evaluate the build. With materialize, also run a never-cached command in the image: a fresh
-    engine that only imported cache records must then really fetch and unpack every layer, which
-    the next CI step (the checks) needs anyway."""
-    ctr = await ctr.sync()
-    if materialize:
-        await ctr.with_exec(["sh", "-c", f"echo {secrets.token_hex(8)} >/dev/null"]).sync()
-    return ctr
+    async def run(self) -> list[VariantResult]:
+        out = []
+        for name in self.args.variants:
+            out.append(await self.run_variant(VARIANTS[name]))
+        return out
 
 
 async def package_caches(ctr: Container) -> dict[str, int]:
@@ -439,103 +543,6 @@ async def package_caches(ctr: Container) -> dict[str, int]:
     )
     text = await ctr.with_exec(["sh", "-c", script]).stdout()
     return {line.split("\t")[0]: int(line.split("\t")[1]) for line in text.strip().splitlines()}
-
-
-# --------------------------------------------------------------------------- report
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} kB"
-
-
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.2f} GB"
-
-
-def results(bench: Bench) -> dict[str, Any]:
-    rows = {r.key: r for r in bench.rows}
-
-    def ours_s(key: str) -> float:
-        m = rows[key].ours
-        assert m is not None
-        return m.seconds
-
-    sizes = bench.extras["sizes"]
-    caches = sum(sizes["ours"]["package_caches"].values())
-    values = {
-        "context edit": ours_s("context edit") / ours_s("cold"),
-        "no-op": ours_s("no-op") / ours_s("cold"),
-        "three versions": ours_s("three versions") / ours_s("one image"),
-        "package caches": caches,
-        "image size": sizes["ours"]["compressed"] / sizes["guide"]["compressed"],
-        "registry cache": ours_s("registry cache") / ours_s("true cold"),
-    }
-    targets = [
-        {"key": key, "target": text, "limit": limit, "value": values[key], "met": values[key] <= limit}
-        for key, text, limit in TARGETS
-    ]
-    return {
-        "image": bench.extras["tag"],
-        "tensorflow_requirement": bench.spec.tensorflow_requirement,
-        "load_average_at_end": os.getloadavg(),
-        "rows": [
-            {
-                "key": r.key,
-                "label": r.label,
-                "ours": dataclasses.asdict(r.ours) if r.ours else None,
-                "guide": dataclasses.asdict(r.guide) if r.guide else None,
-            }
-            for r in bench.rows
-        ],
-        "sizes": sizes,
-        "extras": {k: v for k, v in bench.extras.items() if k not in ("sizes", "tag")},
-        "targets": targets,
-    }
-
-
-def render(data: dict[str, Any]) -> str:
-    lines = [
-        f"image {data['image']} ({data['tensorflow_requirement']}); "
-        f"load average at end {data['load_average_at_end'][0]:.1f}",
-        "",
-    ]
-    head = (
-        f"{'step':<62} {'layers':>9} {'guide':>9} {'guide/ours':>10}  "
-        f"{'downloaded (layers / guide)':<28} {'pip wheels':<10} layer commands run"
-    )
-    lines += [head, "-" * len(head)]
-    for row in data["rows"]:
-        o, g = row["ours"], row["guide"]
-        ratio = f"{g['seconds'] / o['seconds']:.1f}x" if o and g and o["seconds"] > 0 else "-"
-        down = f"{_mb(o['downloaded'])} / {_mb(g['downloaded'])}" if o and g else "-"
-        pip = f"{o['pip_reused']}/{o['pip_new']}" if o else "-"
-        ran = f"{len(o['layers_run'])} of {len(LAYER_NAMES)}" if o else "-"
-        lines.append(
-            f"{row['label']:<62} {o['seconds'] if o else 0:>8.1f}s {g['seconds'] if g else 0:>8.1f}s "
-            f"{ratio:>10}  {down:<28} {pip:<10} {ran}"
-        )
-    one = next(r for r in data["rows"] if r["key"] == "one image")
-    three = next(r for r in data["rows"] if r["key"] == "three versions")
-    lines.append(
-        f"{'three versions / one image':<62} {three['ours']['seconds'] / one['ours']['seconds']:>8.2f}x "
-        f"{three['guide']['seconds'] / one['guide']['seconds']:>8.2f}x"
-    )
-    lines += [
-        "",
-        f"{'image':<12} {'compressed':>11} {'uncompressed':>13} {'layers':>7}  package caches inside (bytes)",
-    ]
-    for name, label in (("ours", "layers"), ("guide", "guide order")):
-        s = data["sizes"][name]
-        caches = ", ".join(f"{k} {v}" for k, v in s["package_caches"].items())
-        lines.append(
-            f"{label:<12} {_gb(s['compressed']):>11} {_gb(s['uncompressed']):>13} {s['layers']:>7}  {caches}"
-        )
-    lines += ["", "targets:"]
-    for t in data["targets"]:
-        value = t["value"]
-        shown = f"{value:.1%}" if t["limit"] == 0.01 else f"{value:.2f}x" if t["limit"] else f"{value} bytes"
-        lines.append(f"  [{'met' if t['met'] else 'NOT MET'}] {t['target']}: {shown}")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- main
@@ -553,25 +560,19 @@ def ensure_stack() -> dict[str, str]:
     return env
 
 
-# The first bench engine holds every row's layers (both orders, four TensorFlow versions) plus the
-# apt and pip volumes: it reached 21 GB before the three-version row on this machine, and a full
-# disk fails that row deep inside pip. Checked up front instead.
-NEED_FREE_GB = 30
-
-
-def _free_gb(path: Path) -> float:
-    while not path.exists():
-        path = path.parent
-    return shutil.disk_usage(path).free / 1e9
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ca-cert", type=Path, default=specs.HOST_CA, help="CA bundle the builds trust")
     parser.add_argument(
         "--tf-package",
         metavar="NAME",
-        help="pip package for TensorFlow in both builds (e.g. tensorflow-cpu); default: versions.yaml's",
+        help="pip package for TensorFlow in both CPU builds (e.g. tensorflow-cpu); default: versions.yaml's",
+    )
+    parser.add_argument(
+        "--variants",
+        default="cpu,gpu",
+        type=lambda text: [v for v in text.split(",") if v],
+        help="which images: cpu, gpu or cpu,gpu (default)",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results there")
     parser.add_argument("--keep-engines", action="store_true", help="do not destroy the bench engines")
@@ -582,30 +583,35 @@ def main(argv: list[str] | None = None) -> int:
         help="where each session's engine progress log is kept (default: $TMPDIR/tfimages-ci/bench-TIME)",
     )
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--engine-a", default="bench-a", help=argparse.SUPPRESS)
-    parser.add_argument("--engine-b", default="bench-b", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    free = _free_gb(state_root())
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown or not args.variants:
+        parser.error(f"--variants: expected cpu, gpu or cpu,gpu; got {','.join(args.variants)}")
+    free = free_gb()
     if free < NEED_FREE_GB and not args.smoke:
         print(
-            f"error: the bench needs {NEED_FREE_GB} GB free under {state_root()} (engine states); "
-            f"{free:.0f} GB free",
+            f"error: the bench needs {NEED_FREE_GB} GB free under {state_root()}; {free:.0f} GB free",
             file=sys.stderr,
         )
         return 2
     os.environ.update(ensure_stack())
-    args.registry = os.environ["TFCI_REGISTRY"]
-    for name in (args.engine_a, args.engine_b):
-        destroy_engine(name)  # a leftover of an interrupted run: start from an empty state
+    load_at_start = os.getloadavg()
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tfci-bench-") as tmp:
         bench = Bench(args, Path(tmp))
-        anyio.run(bench.run)
-        data = results(bench)
-    print(render(data))
-    print(f"engine progress logs: {args.logs}")
-    print(json.dumps(data, indent=2))
-    if args.json:
+        try:
+            measured = anyio.run(bench.run)
+        finally:
+            if not args.keep_engines:
+                for name in bench.engines:
+                    destroy_engine(name)
+    data = results(measured, minutes=(time.monotonic() - started) / 60)
+    data["load_average_at_start"] = load_at_start
+    if args.json:  # first: the numbers survive a failure of the rendering
         args.json.write_text(json.dumps(data, indent=2) + "\n")
+    print(json.dumps(data, indent=2))
+    print(f"engine progress logs: {args.logs}")
+    print(render(data))
     return 0
 
 

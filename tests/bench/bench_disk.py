@@ -47,10 +47,9 @@ async def measure(variant: str, engine_root: Path) -> None:
     with session_log(sys.stderr) as (log, _):
         async with dagger.connection(dagger.Config(log_output=log, execute_timeout=None)):
             started = time.monotonic()
-            await ours(spec, layers).sync()
+            ctr = await ours(spec, layers)
             seconds = time.monotonic() - started
             after_build = disk_usage(engine_root)
-            ctr = ours(spec, layers)
             with tempfile.TemporaryDirectory(prefix="tfci-bench-disk-") as tmp:
                 tarball = Path(tmp) / "image.tar"
                 started = time.monotonic()

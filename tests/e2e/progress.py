@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ci.build.execs import BUILD_DIR
+from ci.build.layers import OS_PACKAGES
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXEC = re.compile(r"^(\d+)\s*: [┆ ]*withExec (.*)$")
@@ -22,16 +23,21 @@ _RAN = re.compile(r'msg="container done" args="(.*?)" call_id=')
 # A distinctive piece of each layer's exec (ci/build/layers.py), in layer order: most run a file of
 # ci/scripts mounted under BUILD_DIR, with the requirements as arguments for the pip layers.
 LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
-    ("os_packages", f"{BUILD_DIR}/apt-install.sh "),
+    # the first package: the wheel prefetch and the service checks' client run apt-install.sh too
+    ("os_packages", f"{BUILD_DIR}/apt-install.sh {OS_PACKAGES[0]} "),
     ("timezone", "/usr/share/zoneinfo/Asia/Shanghai /etc/localtime"),
     ("locale", f"{BUILD_DIR}/locale.sh "),
     ("sshd", f"{BUILD_DIR}/sshd.sh"),
     ("python", f"{BUILD_DIR}/system-python.sh "),  # system Python
     ("python", f"{BUILD_DIR}/miniconda.sh "),  # Miniconda
-    ("jupyter", f"{BUILD_DIR}/pip-install.sh jupyterlab"),
-    ("tensorflow", f"{BUILD_DIR}/pip-install.sh tensorflow"),
+    ("jupyter", f"{BUILD_DIR}/uv-install.sh jupyterlab"),
+    ("tensorflow", f"{BUILD_DIR}/uv-install.sh tensorflow"),
     ("system_files", "/init/init/init.py --build"),
 )  # runtime_files runs no command (ci/build/layers.py): it is a file copy
+
+
+# The wheel prefetch's commands (ci/build/prefetch.py): a side container, not a layer.
+PREFETCH_MARKERS = (f"{BUILD_DIR}/uv-prefetch.sh ", f"{BUILD_DIR}/apt-install.sh python3")
 
 
 def strip_ansi(text: str) -> str:
@@ -75,3 +81,8 @@ def layers_run(engine_log: str) -> dict[str, int]:
                 counts[name] += 1
                 break
     return counts
+
+
+def prefetch_runs(engine_log: str) -> int:
+    """How many of the wheel prefetch's commands the engine ran (0: answered from the cache)."""
+    return sum(1 for args in commands_run(engine_log) if any(m in args for m in PREFETCH_MARKERS))

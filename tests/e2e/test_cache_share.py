@@ -75,10 +75,13 @@ def test_a_fresh_engine_reuses_the_layers_another_engine_exported(
     destroy_engine(first.name)  # the second machine shares nothing with the first but the registry
 
     second = fresh_engine("cache-b")
-    unreachable = "127.0.0.1:1/tfci-e2e/nowhere"
+    # A registry that answers but refuses the push (no credentials for it): the export fails after
+    # the build. (One that does not answer at all stops the build in the preflight: issue 16.)
+    denied = f"{infra.auth_registry}/tfci-e2e/denied"
     warm, warm_wall = _build(
-        second, "--cache-from", repo, "--cache-to", unreachable, "--plain-http", infra.registry
-    )
+        second, "--cache-from", repo, "--cache-to", denied, "--plain-http", infra.registry,
+        "--plain-http", infra.auth_registry,
+    )  # fmt: skip
     print(
         f"\n[e2e] {tag}: cold build on a fresh engine {_built_in(cold.stdout)}s "
         f"(whole run with checks and export {cold_wall:.0f}s); fresh engine importing the registry "
@@ -91,5 +94,5 @@ def test_a_fresh_engine_reuses_the_layers_another_engine_exported(
     assert not rerun, f"the second engine re-ran {rerun}; progress: {layer_statuses(warm.stderr)}"
     # The images are fine, but the export asked for did not happen: reported, and the build fails.
     assert "all 1 image(s) passed" in warm.stdout, warm.stdout
-    assert f"cache export FAILED: type=registry {unreachable}:{tag}" in warm.stdout, warm.stdout
+    assert f"cache export FAILED: type=registry {denied}:{tag}" in warm.stdout, warm.stdout
     assert warm.returncode == 1

@@ -1,9 +1,10 @@
-"""An emulated platform's Python layers (ci/build/cross.py) hold what a native pip install holds.
+"""An emulated platform's Python layers (ci/build/cross.py) hold what a native install holds.
 
-Why slow: the native side is pip itself running under qemu, as on an arm64 machine, for the
-JupyterLab and TensorFlow layers of the multi-platform test image: about 20 minutes of emulated
-CPU on a 2-core machine (the reason ci.build.cross exists). Run with `pytest -m slow`; measured
-and compared for the closing report of issue 17 (README, *Platforms*).
+Why slow: the native side is the pip layers' own installer (ci.build.pip: uv, the linux/arm64 wheel
+of tools.uv) running under qemu, as on an arm64 machine, for the JupyterLab and TensorFlow layers
+of the multi-platform test image (issue 17 measured pip there: about 20 minutes of emulated CPU on
+a 2-core machine, the reason ci.build.cross exists; uv under qemu is not measured yet). Run with
+`pytest -m slow`; measured and compared for the closing report of issue 17 (README, *Platforms*).
 
 Compared: `pip freeze --all` (every distribution and version), `pip check`, and every installed
 file's path, size and mode except the installer's own records (INSTALLER, RECORD, REQUESTED) and
@@ -57,8 +58,8 @@ async def test_native_tools_install_what_pip_under_qemu_installs(dagger_client: 
     engine = str(await dag.default_platform())
     assert engine == "linux/amd64", "this comparison needs linux/arm64 to be emulated"
     crossed, cross_s = await _python_layers(engine)
-    emulated, emulated_s = await _python_layers(None)  # None: treat arm64 as native, i.e. pip under qemu
-    print(f"\n[e2e] arm64 base..tensorflow: native tools {cross_s:.0f}s, pip under qemu {emulated_s:.0f}s")
+    emulated, emulated_s = await _python_layers(None)  # None: arm64 as native, its own uv under qemu
+    print(f"\n[e2e] arm64 base..tensorflow: native tools {cross_s:.0f}s, uv under qemu {emulated_s:.0f}s")
     files, pycs, freeze, check = _sections(crossed)
     e_files, e_pycs, e_freeze, e_check = _sections(emulated)
     assert freeze == e_freeze

@@ -92,6 +92,4 @@ async def test_gpu_report_pieces_find_cuda_and_cudnn(dagger_client: Any) -> None
     assert manifest.versions["cuda"].startswith(spec.cuda_version + ".")
     assert manifest.versions["cuda_from"] == "pip nvidia-cuda-runtime-cu12"
     assert manifest.versions["cudnn"].startswith(spec.cudnn_version + ".")
-    pip = {p.name.lower() for p in manifest.packages if p.source == "pip"}
-    assert {"tensorflow", "nvidia-cudnn-cu12", "nvidia-cuda-runtime-cu12"} <= pip
     assert manifest.notes == []

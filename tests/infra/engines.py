@@ -29,12 +29,15 @@ ENGINE_SH = Path(__file__).resolve().parent / "engine" / "engine.sh"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
 
-def _engine_sh(name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _engine_sh(
+    name: str, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(ENGINE_SH), "--instance", name, *args],
         check=check,
         text=True,
         stdout=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -93,12 +96,16 @@ def state_root() -> Path:
     return Path(os.environ.get("TFCI_STATE", "/var/lib/tfimages-ci")) / "engines"
 
 
-def start_engine(name: str | None = None) -> EngineInstance:
-    """Start a named instance (a new, empty state unless NAME already exists) and wait until it answers."""
+def start_engine(name: str | None = None, *, gc: bool = True) -> EngineInstance:
+    """Start a named instance (a new, empty state unless NAME already exists) and wait until it answers.
+
+    gc=False: no automatic garbage collection (engine.sh ENGINE_GC=off), for a caller that manages
+    the instance's disk itself and must not have records deleted under it at unchosen times.
+    """
     name = name or f"t{secrets.token_hex(4)}"
     if not _NAME.match(name):
         raise ValueError(f"engine instance name {name!r}: expected 1-20 characters of [a-z0-9-]")
-    _engine_sh(name, "start")
+    _engine_sh(name, "start", env=None if gc else {"ENGINE_GC": "off"})
     env = _exports(_engine_sh(name, "env").stdout)
     return EngineInstance(name, env, state_root() / name)
 

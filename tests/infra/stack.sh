@@ -4,7 +4,8 @@
 #
 #   stack.sh up       install what is missing (cached outside the repo), register qemu's binfmt
 #                     handlers, start engine and registries, make sure debian:bookworm (amd64 and
-#                     arm64, one index) is in the registry; prints timings
+#                     arm64, one index) is in the registry, build the Go tools the tests run
+#                     (tools.sh: syft, osv-scanner, cosign); prints timings
 #   stack.sh down     stop everything it starts; leaves no engine, registry or dnsmasq behind
 #   stack.sh status   exit 0 when engine and registry both answer
 #   stack.sh env      exports for the SDK, the dagger CLI and the tests
@@ -19,12 +20,16 @@ REGISTRY=$INFRA/registry/registry.sh
 REALISTIC=$INFRA/registry/realistic.sh
 BASE=$INFRA/baseimage/build-debian.sh
 BINFMT=$INFRA/binfmt.sh
+TOOLS=$INFRA/tools.sh
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
 cmd_up() {
-  local t0 t
+  local t0 t tools_pid
   t0=$(date +%s)
+  # The Go tools build (cold: minutes of CPU) while the rest comes up; waited for at the end.
+  bash "$TOOLS" install &
+  tools_pid=$!
   t=$(date +%s); bash "$REGISTRY" install; bash "$ENGINE" install
   log "install: $(( $(date +%s) - t ))s"
   # Before the engine starts and before the arm64 base is built: both run arm64 binaries.
@@ -36,6 +41,8 @@ cmd_up() {
   log "base image ready: $(( $(date +%s) - t ))s"
   t=$(date +%s); bash "$ENGINE" start
   log "engine up: $(( $(date +%s) - t ))s"
+  t=$(date +%s); wait "$tools_pid" || { log "tools.sh install failed"; exit 1; }
+  log "tools ready: waited $(( $(date +%s) - t ))s"
   log "stack up in $(( $(date +%s) - t0 ))s"
 }
 
@@ -62,6 +69,7 @@ cmd_env() {
   echo "export TFCI_AUTH_USER=$user"
   echo "export TFCI_AUTH_PASSWORD_FILE=$pwfile"
   bash "$REALISTIC" env
+  bash "$TOOLS" env
 }
 
 case "${1:-}" in

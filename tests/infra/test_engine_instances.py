@@ -8,6 +8,7 @@ every one of those would break in confusing ways (or break other people's builds
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -16,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.conftest import Infra
-from tests.infra.engines import ENGINE_SH, EngineInstance
+from tests.infra.engines import ENGINE_SH, EngineInstance, destroy_engine, start_engine
 
 pytestmark = [pytest.mark.engine]
 
@@ -82,3 +83,25 @@ def test_the_shared_engine_cannot_be_destroyed(infra: Infra) -> None:
     assert result.returncode == 2
     assert "refusing to destroy the default" in result.stderr
     assert subprocess.run(["bash", str(ENGINE_SH), "status"]).returncode == 0
+
+
+def test_an_instance_can_run_without_automatic_garbage_collection(infra: Infra) -> None:
+    """The benchmark's engines: the default collector deletes records (download volumes included)
+    whenever the disk is under 20% free; with gc=False the engine is told not to collect at all."""
+    name = f"gc{secrets.token_hex(3)}"
+    try:
+        engine = start_engine(name, gc=False)
+        config = json.loads((engine.state_dir / "etc-dagger" / "engine.json").read_text())
+        assert config["gc"] == {"enabled": False}
+        assert config["registries"]["docker.io"]["mirrors"], "the rest of the config is unchanged"
+        assert nonce_echo(engine) == "ok\n"  # it starts and builds with that config
+        engine.stop()
+        engine = start_engine(name)  # the default again on the next start
+        assert "gc" not in json.loads((engine.state_dir / "etc-dagger" / "engine.json").read_text())
+    finally:
+        destroy_engine(name)
+
+
+def nonce_echo(engine: EngineInstance) -> str:
+    out = _query(engine.env, _exec_query(["echo", "ok"]))
+    return str(json.loads(out)["container"]["from"]["withExec"]["stdout"])

@@ -95,6 +95,26 @@ def root(tmp_path: Path) -> Path:
     return make_root(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _pinned_installer_not_downloaded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, table: Table) -> None:
+    """Layer functions mount the table's uv binary by path; unit tests never download it.
+
+    The graph the layers build needs the path only (the engine reads the file when it runs the
+    exec). ci.build.installer's own tests download and verify a wheel from a local server; other
+    pins than the table's go through the real function.
+    """
+    from ci.build import installer
+
+    real = installer.binary
+
+    def binary(pin: Any, ca_bundle: Path | None = None, **kwargs: Any) -> Path:
+        if pin == table.installer:
+            return tmp_path / "uv-not-downloaded" / "uv"
+        return real(pin, ca_bundle, **kwargs)
+
+    monkeypatch.setattr(installer, "binary", binary)
+
+
 @pytest.fixture
 def recorded_index(monkeypatch: pytest.MonkeyPatch) -> None:
     """`verify` reads the recorded index responses (tests/fixtures/index), never the network."""

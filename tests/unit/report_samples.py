@@ -1,13 +1,50 @@
-"""Hand-made reports for the writer and SBOM unit tests: shaped like a real run's (see the README
-sample), small enough to read."""
+"""Hand-made reports for the writer unit tests: shaped like a real run's (see the README sample),
+small enough to read; the packages and SBOM are an excerpt of a real syft SBOM."""
 
 from __future__ import annotations
 
-from ci.report.model import CheckReport, CheckResult, ImageFacts, LayerFacts, Package, PushedImage, StepTiming
+import datetime
+from pathlib import Path
+
+from ci.model.vulns import Finding, Waiver, evaluate
+from ci.report.model import (
+    CheckReport,
+    CheckResult,
+    ImageFacts,
+    LayerFacts,
+    PushedImage,
+    StepTiming,
+    VulnScan,
+)
+from ci.report.sbom import read_packages
 
 DIGEST = "sha256:" + "a" * 64
 CONFIG = "sha256:" + "b" * 64
 TAG = "2.15.0-python3.11-cpu-debian12"  # the primary tag of report()
+SBOM = Path(__file__).resolve().parents[1] / "fixtures" / "sbom" / "syft-cpu-excerpt.cdx.json"
+TODAY = datetime.date(2026, 12, 2)
+HIGH = Finding(
+    "TFCI-TEST-2026-0001", (), "openssl", "3.0.22-1~deb12u2", "Debian:12", "HIGH", 7.5, "TEST DATA | high"
+)
+MEDIUM = Finding("TFCI-TEST-2026-0101", ("GHSA-x",), "jinja2", "3.1.6", "PyPI", "MEDIUM", None, "TEST DATA")
+UNKNOWN = Finding("TFCI-TEST-2026-0002", (), "zlib", "1:1.2.13", "Debian:12", "UNKNOWN", None, "TEST DATA")
+WAIVER = Waiver("TFCI-TEST-2026-0001", "openssl", "fixture", datetime.date(2026, 12, 31))
+
+
+def scan(*, waived: bool = True) -> VulnScan:
+    """Three findings, gate HIGH; with the waiver the gate passes."""
+    waivers = (WAIVER,) if waived else ()
+    return VulnScan(
+        "osv-scanner 2.5.0, offline database /db", evaluate((MEDIUM, HIGH, UNKNOWN), "HIGH", waivers, TODAY)
+    )
+
+
+PROVENANCE = {
+    "created": "2026-11-28T05:31:00Z",
+    "revision": "0123456789abcdef0123456789abcdef01234567",
+    "source": "https://github.com/myorg/tf-images",
+    "version": TAG,
+}
 
 
 def layer(number: int, step: str, size: int, created_by: str) -> LayerFacts:
@@ -31,10 +68,11 @@ def facts(variant: str = "cpu", platform: str = "linux/amd64") -> ImageFacts:
         "tensorflow": "2.15.0",
         "numpy": "1.26.4",
     }
-    pieces: tuple[str, ...] = ("os", "versions", "dpkg", "pip", "conda")
+    pieces: tuple[str, ...] = ("os", "versions")
     if variant == "gpu":
         versions |= {"cuda": "12.2.140", "cuda_from": "pip nvidia-cuda-runtime-cu12", "cudnn": "8.9.4.25"}
-        pieces = ("os", "versions", "cuda", "dpkg", "pip", "conda")
+        pieces = ("os", "versions", "cuda")
+    sbom = SBOM.read_text(encoding="utf-8")
     return ImageFacts(
         variant=variant,
         base_image="debian:bookworm",
@@ -54,18 +92,15 @@ def facts(variant: str = "cpu", platform: str = "linux/amd64") -> ImageFacts:
             StepTiming("tensorflow", 60.0, 1, ("with_exec",)),
         ],
         versions=versions,
-        packages=[
-            Package("dpkg", "curl", "7.88.1-10+deb12u5", arch="amd64"),
-            Package("dpkg", "ca-certificates", "20230311", arch="all"),
-            Package("pip", "tensorflow", "2.15.0"),
-            Package("pip", "Jupyter_Server", "2.14.0"),
-            Package("conda", "openssl", "3.0.13", arch="linux-64", channel="pkgs/main", build="h7f8727e_0"),
-        ],
+        packages=read_packages(sbom),
         pieces=pieces,
         notes=["example note"],
         platform=platform,
         manifest_size=1234,
         manifest_media_type="application/vnd.oci.image.manifest.v1+json",
+        sbom=sbom,
+        vulnerabilities=scan(),
+        provenance=dict(PROVENANCE),
     )
 
 

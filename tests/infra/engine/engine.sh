@@ -26,7 +26,10 @@
 #
 # Environment: ENGINE_INSTANCE (default), ENGINE_PORT (1234; a named instance gets a free port
 # from 12341 unless given), TFCI_STATE (/var/lib/tfimages-ci), TFCI_CACHE
-# (/var/cache/tfimages-ci), REGISTRY_MIRROR (127.0.0.1:5000: docker.io pulls go there).
+# (/var/cache/tfimages-ci), REGISTRY_MIRROR (127.0.0.1:5000: docker.io pulls go there),
+# ENGINE_GC (on; "off": no automatic garbage collection, for a named instance whose disk its owner
+# manages, like the benchmark's: the engine's default collector starts deleting cache records,
+# download volumes included, whenever the disk has less than 20% free, at times no one chooses).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -158,12 +161,15 @@ engine_running() {
 write_config() {
   mkdir -p "$STATE_DIR/etc-dagger"
   # docker.io pulls are served by the local registry (plain HTTP on loopback).
+  local gc=""
+  if [ "${ENGINE_GC:-on}" = off ]; then gc=',
+  "gc": {"enabled": false}'; fi
   cat >"$STATE_DIR/etc-dagger/engine.json" <<EOF
 {
   "registries": {
     "docker.io": {"mirrors": ["$REGISTRY_MIRROR"]},
     "$REGISTRY_MIRROR": {"http": true, "insecure": true}
-  }
+  }$gc
 }
 EOF
   cat >"$STATE_DIR/etc-dagger/engine.toml" <<EOF

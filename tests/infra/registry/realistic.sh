@@ -8,8 +8,8 @@
 # credentials (a presigned storage URL refuses a request that carries an Authorization header).
 # Two such registries, "staging" and "release", each with its own user and token service:
 #
-#   staging  https://127.0.0.1:5002  token https://127.0.0.1:5003/token  storage https://127.0.0.2:5004
-#   release  https://127.0.0.1:5012  token https://127.0.0.1:5013/token  storage https://127.0.0.2:5014
+#   staging  https://127.0.0.1:5002  token https://localhost:5003/token  storage https://localhost:5004
+#   release  https://127.0.0.1:5012  token https://localhost:5013/token  storage https://localhost:5014
 #   release, through a fault-injecting front: https://127.0.0.1:5022 (nginx reverse proxy): a
 #            manifest PUT for tag T answers 503 while the file $TFCI_RELEASE_FAULTS/T exists
 #
@@ -17,9 +17,15 @@
 # - Distribution (docker-registry 2.8) with TLS, `auth: token` and the `redirect` storage middleware,
 #   which answers blob GET/HEAD with 307 to the storage host (as S3/CDN-backed registries do);
 # - token_service.py (PyJWT) issuing RS256 JWTs; its log names every account that asked;
-# - nginx as the storage hosts, serving the registries' blob files on another address (127.0.0.2,
-#   so HTTP clients treat it as another host), refusing any request with an Authorization header
-#   (400, like S3 presigned URLs) and logging whether one was present (never its value).
+# - nginx as the storage hosts, serving the registries' blob files under another host name
+#   (`localhost`, while the registries are `127.0.0.1`: HTTP clients compare host names, so a
+#   redirect there is a redirect to another host and drops the Authorization header), refusing any
+#   request with an Authorization header (400, like S3 presigned URLs) and logging whether one was
+#   present (never its value).
+# Why DNS names for the token realm and the storage host: real registries name them by DNS
+# (ghcr.io/token, auth.docker.io, a CDN host), and go-containerregistry (cosign v3) refuses a token
+# realm or a redirect that is a private or loopback IP literal on another host:port ("realm host
+# "127.0.0.1" is a private or link-local address"). `localhost` is such a name on every machine.
 # One test CA signs every TLS certificate: clients trust it with --registry-ca-cert / cert dirs; the
 # engine trusts it through engine-registries.toml, which engine.sh appends to its engine.toml.
 #
@@ -65,7 +71,7 @@ make_tls() {
       -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
     openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr \
       >/dev/null 2>&1
-    printf 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile server.ext -out server.crt >/dev/null 2>&1
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tfimages-ci token signer" \
@@ -164,7 +170,7 @@ middleware:
   storage:
     - name: redirect
       options:
-        baseurl: https://127.0.0.2:$sport
+        baseurl: https://localhost:$sport
 http:
   addr: 127.0.0.1:$rport
   secret: $(openssl rand -hex 32)
@@ -173,7 +179,7 @@ http:
     key: $TLS/server.key
 auth:
   token:
-    realm: https://127.0.0.1:$tport/token
+    realm: https://localhost:$tport/token
     service: tfci-$name
     issuer: tfci-token-service
     rootcertbundle: $TLS/token-signing.crt
@@ -206,7 +212,7 @@ EOF
     read -r rport tport sport <<<"$(ports "$name")"
     cat <<EOF
   server {
-    listen 127.0.0.2:$sport ssl;
+    listen 127.0.0.1:$sport ssl;
     ssl_certificate $TLS/server.crt;
     ssl_certificate_key $TLS/server.key;
     access_log $BASE/$name/storage-access.log storage;
@@ -264,8 +270,8 @@ cmd_start() {
   for name in "${INSTANCES[@]}"; do
     read -r rport tport sport <<<"$(ports "$name")"
     wait_https "https://127.0.0.1:$rport/v2/" 401 "registry $name"
-    wait_https "https://127.0.0.1:$tport/token?service=tfci-$name" 200 "token service $name"
-    wait_https "https://127.0.0.2:$sport/docker/registry/v2/blobs/sha256/00/none/data" 404 "storage $name"
+    wait_https "https://localhost:$tport/token?service=tfci-$name" 200 "token service $name"
+    wait_https "https://localhost:$sport/docker/registry/v2/blobs/sha256/00/none/data" 404 "storage $name"
   done
   wait_https "https://127.0.0.1:5022/v2/" 401 "release front"
   engine_fragment >"$BASE/engine-registries.toml"
@@ -314,7 +320,7 @@ cmd_env() {
     echo "export TFCI_${upper}_PASSWORD_FILE=$(password_file "$name")"
     echo "export TFCI_${upper}_TOKEN_LOG=$BASE/$name/token.log"
     echo "export TFCI_${upper}_STORAGE_LOG=$BASE/$name/storage-access.log"
-    echo "export TFCI_${upper}_STORAGE_HOST=127.0.0.2:$sport"
+    echo "export TFCI_${upper}_STORAGE_HOST=localhost:$sport"
   done
   echo "export TFCI_RELEASE_FRONT=127.0.0.1:5022"
   echo "export TFCI_RELEASE_FAULTS=$BASE/release/faults"

@@ -6,11 +6,12 @@ requirements and mounts, per platform and engine."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ci.build import cross, execs
+from ci.build import cross, execs, pip
 from ci.build.layers import Layers
 from ci.build.options import BuildOptions
 from ci.model.errors import UserError
@@ -30,7 +31,7 @@ def record_on(spec: ImageSpec, options: BuildOptions, engine: str | None) -> Rec
 
 
 def pip_layers(rec: Recorder) -> list[str]:
-    scripts = ("pip-install.sh", "cross-install.sh")
+    scripts = ("uv-install.sh", "cross-install.sh")
     return [
         e.splitlines()[0]
         for e in rec.execs()
@@ -40,9 +41,9 @@ def pip_layers(rec: Recorder) -> list[str]:
 
 def test_the_engines_own_platform_installs_with_pip(multi_spec: ImageSpec, ca_options: BuildOptions) -> None:
     layers = pip_layers(record_on(multi_spec.on("linux/amd64"), ca_options, "linux/amd64"))
-    assert [line.split()[3] for line in layers] == [f"{execs.BUILD_DIR}/pip-install.sh"] * 2
+    assert [line.split()[3] for line in layers] == [f"{execs.BUILD_DIR}/uv-install.sh"] * 2
     arm64_native = pip_layers(record_on(multi_spec.on("linux/arm64"), ca_options, "linux/arm64"))
-    assert [line.split()[3] for line in arm64_native] == [f"{execs.BUILD_DIR}/pip-install.sh"] * 2
+    assert [line.split()[3] for line in arm64_native] == [f"{execs.BUILD_DIR}/uv-install.sh"] * 2
     assert "tensorflow==2.21.0" in arm64_native[1]  # the arm64 package, natively (a workflow runner)
 
 
@@ -54,21 +55,46 @@ def test_an_emulated_platform_installs_the_same_requirements_with_native_tools(
     jupyter, tensorflow = pip_layers(rec)
     assert jupyter.split()[3:] == [f"{execs.BUILD_DIR}/cross-install.sh", *arm64.jupyter_requirements]
     assert "tensorflow==2.21.0 tensorboard~=2.21.0 numpy" in tensorflow
-    env = [(a[0], a[1]) for n, a, _ in rec.calls if n == "with_env_variable"]
-    assert ("TFCI_NATIVE_LOADER", f"{cross.NATIVE_ROOT}/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2") in env
-    assert ("TFCI_NATIVE_PYTHON", f"{cross.NATIVE_ROOT}/usr/bin/python3.11") in env
-    assert ("TFCI_PYTHON", "/opt/python/bin/python") in env
-    mounted = [a[0] for n, a, _ in rec.calls if n in ("with_mounted_directory", "with_mounted_file")]
-    assert mounted.count(cross.NATIVE_ROOT) == 2
-    assert mounted.count(cross.UV) == 2
-    # Every build-only mount and variable is gone again once a layer is done.
+    runs = [
+        (env, mounts)
+        for text, (env, mounts) in zip(rec.execs(), rec.exec_inputs(), strict=True)
+        if "cross-install.sh" in text.splitlines()[0]
+    ]
+    assert len(runs) == 2
+    for env, mounts in runs:
+        assert (
+            env["TFCI_NATIVE_LOADER"] == f"{cross.NATIVE_ROOT}/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+        )
+        assert env["TFCI_NATIVE_PYTHON"] == f"{cross.NATIVE_ROOT}/usr/bin/python3.11"
+        assert env["TFCI_PYTHON"] == "/opt/python/bin/python"
+        # uv as the native layers run it: the pinned binary (the engine's), uv.toml, the cache volume
+        assert env["TFCI_UV"] == pip.UV_BINARY
+        assert env["UV_CONFIG_FILE"] == pip.UV_CONFIG
+        assert env["UV_CACHE_DIR"] == pip.UV_CACHE_DIR
+        assert {pip.UV_BINARY, pip.UV_CONFIG, cross.NATIVE_ROOT, cross.UV_CACHE} <= set(mounts)
+    # The native root and the uv cache are gone again once a layer is done.
     removed = [a[0] for n, a, _ in rec.calls if n == "without_mount"]
-    assert removed.count(cross.NATIVE_ROOT) == removed.count(cross.UV) == 2
-    assert removed.count(cross.UV_CACHE) == 2
-    names = {name for name, _ in env if name.startswith(("TFCI_", "UV_"))}
-    assert {"UV_CACHE_DIR", "UV_LINK_MODE", "TFCI_UV", "TFCI_COMPILE"} <= names
-    unset = {a[0] for n, a, _ in rec.calls if n == "without_env_variable"}
-    assert names <= unset
+    assert removed.count(cross.NATIVE_ROOT) == removed.count(cross.UV_CACHE) == 2
+
+
+def test_an_emulated_platform_runs_the_engines_uv_and_a_native_one_its_own(
+    multi_spec: ImageSpec, ca_options: BuildOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tools.uv has one wheel per platform; the binary is the one of the machine that runs it."""
+    from ci.build import installer
+
+    asked: list[str] = []
+
+    def binary(pin: object, ca_bundle: object = None, *, platform: str = installer.PLATFORM) -> Path:
+        asked.append(platform)
+        return Path("/nonexistent/uv")
+
+    monkeypatch.setattr(installer, "binary", binary)
+    record_on(multi_spec.on("linux/arm64"), ca_options, "linux/amd64")
+    assert set(asked) == {"linux/amd64"}  # emulated arm64 on an amd64 engine: amd64's uv
+    asked.clear()
+    record_on(multi_spec.on("linux/arm64"), ca_options, "linux/arm64")
+    assert set(asked) == {"linux/arm64"}  # natively on an arm64 runner: arm64's uv
 
 
 def test_the_native_python_of_a_miniconda_image_is_its_own_prefix(

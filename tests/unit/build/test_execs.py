@@ -14,23 +14,19 @@ from tests.unit.build.conftest import Recorder, record
 def test_build_ca_is_removed_after_every_exec_that_uses_it(
     cpu_spec: ImageSpec, ca_options: BuildOptions
 ) -> None:
-    rec = record(cpu_spec, ca_options)
-    env: set[str] = set()
-    mounts: set[str] = set()
-    for name, args, _ in rec.calls:
-        if name == "with_env_variable":
-            env.add(args[0])
-        elif name == "without_env_variable":
-            env.discard(args[0])
-        elif name in ("with_mounted_file", "with_mounted_cache"):
-            mounts.add(args[0])
-        elif name == "without_mount":
-            mounts.discard(args[0])
-    assert mounts == set(), "a build-only mount stays in the final container"
-    assert not env & set(CA_ENV_VARS), "a CA variable stays in the image config"
-    assert {"PYTHON_PREFIX", "PATH", "LANG", "LC_ALL", "TZ", "SHELL"} <= env
-    ca_mounts = [a for n, a, _ in rec.calls if n == "with_mounted_file" and a[0] == execs.BUILD_CA]
+    final = record(cpu_spec, ca_options)
+    assert final.mounts == {}, "a build-only mount stays in the final container"
+    assert not set(final.env) & set(CA_ENV_VARS), "a CA variable stays in the image config"
+    assert {"PYTHON_PREFIX", "PATH", "LANG", "LC_ALL", "TZ", "SHELL"} <= set(final.env)
+    ca_mounts = [(a, k) for n, a, k in final.calls if n == "with_mounted_secret" and a[0] == execs.BUILD_CA]
     assert len(ca_mounts) >= 3  # apt, jupyter, tensorflow all trust it
+    # a secret, readable by apt's unprivileged downloader; never a mounted file (its content would
+    # be in every exec's cache key: tests/e2e/test_build_ca.py)
+    assert all(k == {"owner": "0:0", "mode": 0o444} for _, k in ca_mounts)
+    assert not [a for n, a, _ in final.calls if n == "with_mounted_file" and a[0] == execs.BUILD_CA]
+    trusting = [env for env, mounts in final.exec_inputs() if execs.BUILD_CA in mounts]
+    assert len(trusting) == len(ca_mounts)
+    assert all(env["SSL_CERT_FILE"] == execs.BUILD_CA for env in trusting)
 
 
 def test_mirror_urls_with_credentials_reach_the_engine_only_as_secrets(cpu_spec: ImageSpec) -> None:
@@ -45,13 +41,15 @@ def test_mirror_urls_with_credentials_reach_the_engine_only_as_secrets(cpu_spec:
     plain = [call for call in rec.calls if call[0] != "with_secret_variable"]
     assert token not in repr(plain)
     secret_vars = [args[0] for name, args, _ in rec.calls if name == "with_secret_variable"]
-    assert {"TFCI_APT_MIRROR", "TFCI_APT_MIRROR_SCRUB", "PIP_INDEX_URL", "PIP_INDEX_URL_SCRUB"} <= set(
-        secret_vars
-    )
-    unset = [args[0] for name, args, _ in rec.calls if name == "without_secret_variable"]
-    assert sorted(unset) == sorted(secret_vars), "every secret variable is removed after its exec"
-    env = [a for n, a, _ in rec.calls if n == "with_env_variable"]
-    assert ("PIP_EXTRA_INDEX_URL", "https://extra.example/simple") in env  # no credentials: plain
+    # apt's mirror as a secret URL (plus its password); the pip layers' index as uv's per-index
+    # credentials (the URL itself goes into the mounted uv.toml without them: tests of ci.build.pip)
+    assert {
+        "TFCI_APT_MIRROR",
+        "TFCI_APT_MIRROR_SCRUB",
+        "UV_INDEX_DEFAULT_USERNAME",
+        "UV_INDEX_DEFAULT_PASSWORD",
+    } <= set(secret_vars)
+    assert not set(rec.env) & set(secret_vars), "a secret variable stays after its exec"
 
 
 def test_a_url_without_credentials_is_a_plain_variable() -> None:
@@ -76,10 +74,11 @@ def test_scripts_run_under_bash_errexit_from_the_build_mount() -> None:
     assert argv == ["bash", "-euo", "pipefail", path, "zh_CN.UTF-8"]
 
 
-def test_one_exec_gets_its_inputs_and_loses_them_right_after() -> None:
+def test_one_exec_gets_its_inputs_and_the_image_only_its_filesystem() -> None:
+    """The exec runs in a throwaway copy with the inputs; the container continues from its rootfs."""
     rec = Recorder()
     mounted: Any = object()
-    execs.run(
+    result = execs.run(
         rec,  # type: ignore[arg-type]
         BuildOptions(),
         ["true"],
@@ -87,28 +86,28 @@ def test_one_exec_gets_its_inputs_and_loses_them_right_after() -> None:
         mounts=[("/m", mounted)],
         secrets=[("S", "v")],
     )
-    names = [(name, args[0]) for name, args, _ in rec.calls]
-    assert names == [
+    names = [(name, args[0] if args else None) for name, args, _ in rec.calls]
+    assert names[:4] == [
         ("with_mounted_file", "/m"),
         ("with_secret_variable", "S"),
         ("with_env_variable", "A"),
         ("with_exec", ["true"]),
-        ("without_env_variable", "A"),
-        ("without_secret_variable", "S"),
-        ("without_mount", "/m"),
     ]
+    assert [n for n, _ in names[4:]] == ["rootfs", "with_rootfs"]
     assert rec.calls[0][1] == ("/m", mounted)
+    assert rec.exec_inputs() == [({"S": "<secret>", "A": "1"}, {"/m": mounted})]
+    final: Any = result
+    assert (final.env, final.mounts) == ({}, {}), "nothing of the exec's inputs stays"
 
 
 def test_the_build_ca_is_trusted_only_when_asked(ca_options: BuildOptions) -> None:
     trusted = Recorder()
     execs.run(trusted, ca_options, ["true"])  # type: ignore[arg-type]
-    env = {args[0]: args[1] for name, args, _ in trusted.calls if name == "with_env_variable"}
+    ((env, mounts),) = trusted.exec_inputs()
     assert env == dict.fromkeys(CA_ENV_VARS, execs.BUILD_CA)
-    assert ("without_mount", (execs.BUILD_CA,), {}) in trusted.calls
-    untrusted = Recorder()
-    execs.run(untrusted, ca_options, ["true"], trust_ca=False)  # type: ignore[arg-type]
-    assert [name for name, _, _ in untrusted.calls] == ["with_exec"]
-    plain = Recorder()
-    execs.run(plain, BuildOptions(), ["true"])  # type: ignore[arg-type]
-    assert [name for name, _, _ in plain.calls] == ["with_exec"]
+    assert list(mounts) == [execs.BUILD_CA]
+    assert trusted.calls[0][0] == "with_mounted_secret"
+    for options, trust in ((ca_options, False), (BuildOptions(), True)):
+        untrusted = Recorder()
+        execs.run(untrusted, options, ["true"], trust_ca=trust)  # type: ignore[arg-type]
+        assert untrusted.names() == ["with_exec", "rootfs", "with_rootfs"]

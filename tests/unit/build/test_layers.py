@@ -126,7 +126,7 @@ def test_jupyter_layer_depends_on_the_python_only(table: Table, monkeypatch: pyt
         for layer, seen in ((lay.jupyter, jupyter), (lay.tensorflow, tensorflow)):
             rec = Recorder()
             layer(cast(Any, rec), spec)
-            seen.append((rec.execs()[-1], mounted.pop()))
+            seen.append((rec.execs()[-1], mounted.pop() if mounted else ""))
     assert jupyter[0] == jupyter[1] == jupyter[2]
     assert jupyter[0][1] == "", "no TensorFlow constraint may reach the Jupyter layer"
     assert "tensorboard" not in jupyter[0][0]

@@ -1,13 +1,16 @@
-"""Counting each layer function's filesystem operations: the counts the report's layer attribution
-reads (ci.report.layers)."""
+"""Counting each layer function's filesystem operations (the counts the report's layer attribution
+reads, ci.report.layers), and when the wheel prefetch runs next to the layers."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
+from ci.build import steps as steps_module
 from ci.build.layers import LAYER_ORDER, Layers
 from ci.build.options import BuildOptions
-from ci.build.steps import FS_OPERATIONS, _Counting, _unwrap
+from ci.build.steps import FS_OPERATIONS, PREFETCH_NEEDED_BY, _Counting, _unwrap, build_in_steps
 from ci.model.spec import ImageSpec
 
 
@@ -56,3 +59,80 @@ def test_the_layers_of_a_build_are_counted_per_layer_function(cpu_spec: ImageSpe
     assert counts["runtime_files"] == ["with_directory"]  # one copy, no exec
     assert counts["metadata"] == []
     assert all(op in FS_OPERATIONS for ops in counts.values() for op in ops)
+
+
+class _Synced:
+    """Stands in for what a layer returns: sync() records when it ran (after an optional delay)."""
+
+    def __init__(self, name: str, events: list[str], delay: float = 0.0, fail: bool = False) -> None:
+        self.name, self.events, self.delay, self.fail = name, events, delay, fail
+
+    async def sync(self) -> _Synced:
+        import anyio
+
+        await anyio.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError(f"{self.name} broke")
+        self.events.append(self.name)
+        return self
+
+
+class _FakeLayers(Layers):
+    def __init__(self, events: list[str]) -> None:
+        super().__init__(BuildOptions())
+        self.events = events
+
+    def ordered(self) -> tuple[tuple[str, Any], ...]:
+        def layer(name: str) -> Any:
+            return lambda ctr, spec: _Synced(name, self.events)
+
+        return tuple((name, layer(name)) for name in LAYER_ORDER)
+
+
+def _run_steps(spec: ImageSpec, layers: Layers) -> list[str]:
+    import anyio
+
+    async def main() -> list[str]:
+        _, steps = await build_in_steps(spec, BuildOptions(), layers=layers)
+        return [s.name for s in steps]
+
+    return anyio.run(main)
+
+
+def test_the_tensorflow_layer_waits_for_the_prefetch_and_nothing_else_does(
+    cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    monkeypatch.setattr(
+        steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, 0.3)
+    )
+    assert _run_steps(cpu_spec, _FakeLayers(events)) == list(LAYER_ORDER)
+    assert events.index("python") < events.index("prefetch"), "the first layers do not wait for it"
+    assert events.index("prefetch") < events.index(PREFETCH_NEEDED_BY)
+
+
+def test_a_failed_prefetch_is_reported_and_the_build_goes_on(
+    cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events: list[str] = []
+    monkeypatch.setattr(
+        steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, fail=True)
+    )
+    assert _run_steps(cpu_spec, _FakeLayers(events)) == list(LAYER_ORDER)
+    assert "wheel prefetch failed" in capsys.readouterr().err
+    assert "prefetch" not in events
+
+
+def test_a_failing_layer_raises_itself_not_an_exception_group(
+    cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build_and_check catches ExecError by type: the layer's own exception must reach it."""
+    events: list[str] = []
+    monkeypatch.setattr(steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, 5))
+    layers = _FakeLayers(events)
+    broken = dict(layers.ordered())
+    broken["locale"] = lambda ctr, spec: _Synced("locale", events, fail=True)
+    monkeypatch.setattr(layers, "ordered", lambda: tuple(broken.items()))
+    with pytest.raises(RuntimeError, match="locale broke"):
+        _run_steps(cpu_spec, layers)
+    assert "prefetch" not in events, "a prefetch still running is cancelled"

@@ -4,9 +4,14 @@ system_files layer."""
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 from pathlib import Path
 
+import pytest
+
 from ci.build import trees
+from ci.model.errors import UserError
 from ci.model.paths import CONTEXT_DIR
 
 
@@ -70,3 +75,56 @@ def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
     assert edited != tree
     assert "edited" in (edited / "init/boot/boot.sh").read_text()
     assert sorted(p.name for p in cache.iterdir()) == sorted([tree.name, edited.name])  # no staging left
+
+
+def _context(tmp_path: Path) -> Path:
+    context = tmp_path / "context"
+    (context / "boot").mkdir(parents=True)
+    (context / "boot" / "boot.sh").write_text("#!/bin/sh\necho real boot\n")
+    (context / "notes.txt").write_text("n\n")
+    return context
+
+
+def _plant(cache: Path, name: str, boot: str) -> Path:
+    planted = cache / name
+    (planted / "init" / "boot").mkdir(parents=True)
+    (planted / "init" / "boot" / "boot.sh").write_text(boot)
+    (planted / "init" / "notes.txt").write_text("n\n")
+    return planted
+
+
+def test_a_planted_tree_is_never_reused(tmp_path: Path) -> None:
+    """Issue 16, finding 6: an existing runtime-<digest> tree was reused with no owner or content
+    check; the digest is computable from public content, so another user could plant /init."""
+    context, cache = _context(tmp_path), tmp_path / "cache"
+    name = trees.runtime_tree(context, cache).name
+    shutil.rmtree(cache / name)
+    for tamper in (
+        lambda t: None,  # wrong content, right layout
+        lambda t: os.chown(t / "init" / "boot" / "boot.sh", 65534, 65534),  # another user's file
+        lambda t: (t / "init" / "extra.sh").write_text("x"),  # a file that does not belong
+        lambda t: (t / "init" / "link").symlink_to("/etc/passwd"),
+    ):
+        planted = _plant(cache, name, "#!/bin/sh\necho planted\n")
+        tamper(planted)
+        tree = trees.runtime_tree(context, cache)
+        assert tree == cache / name
+        assert (tree / "init" / "boot" / "boot.sh").read_text() == "#!/bin/sh\necho real boot\n"
+        assert sorted(p.name for p in (tree / "init").iterdir()) == ["boot", "notes.txt"]
+        shutil.rmtree(tree)
+    (cache / name).symlink_to(tmp_path)  # a link where the tree should be: replaced, not followed
+    assert (
+        (trees.runtime_tree(context, cache) / "init" / "boot" / "boot.sh").read_text().endswith("real boot\n")
+    )
+    assert (tmp_path / "context").is_dir()
+
+
+def test_trees_live_in_a_private_directory_of_our_own(tmp_path: Path) -> None:
+    context, cache = _context(tmp_path), tmp_path / "cache"
+    cache.mkdir(mode=0o777)
+    cache.chmod(0o777)
+    trees.runtime_tree(context, cache)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    os.chown(cache, 65534, 65534)  # the tests run as root (.ci/run): another user's directory
+    with pytest.raises(UserError, match=r"owned by uid 65534, not by this user .*set \$TMPDIR"):
+        trees.runtime_tree(context, cache)

@@ -3,10 +3,15 @@ and no secret is taken from a flag value."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.cli import main
 from ci.model.errors import UserError
+from tests.unit import hostile
 
 
 def _run(*argv: str) -> int:
@@ -68,3 +73,80 @@ def test_cli_prints_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("error: --publish 'nohost'")
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+@hostile.PROPERTY
+@given(data=st.data())
+def test_build_preflight_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    """Engine-free: the engine address is a closed port (a session that starts anyway runs
+    /bin/false as its CLI), registries are a closed port or behind a closed proxy. Nothing builds."""
+    files = hostile.hostile_files(tmp_path / "files")
+    flags = {
+        **hostile.SELECTORS,
+        "--export": hostile.text,
+        "--publish": st.one_of(st.just(f"{hostile.NOWHERE}/tfci/staging"), hostile.refs),
+        "--registry-user": st.one_of(st.just("ci"), hostile.text),
+        "--password-file": hostile.text,
+        "--authfile": hostile.text,
+        "--registry-ca-cert": hostile.text,
+        "--plain-http": st.one_of(st.just(hostile.NOWHERE), hostile.refs),
+        "--base-mirror": st.one_of(st.just(f"docker.io={hostile.NOWHERE}"), hostile.text),
+        "--no-base-check": None,
+        "--apt-mirror": hostile.urls,
+        "--pip-index-url": hostile.urls,
+        "--pip-extra-index-url": hostile.urls,
+        "--miniconda-base-url": hostile.urls,
+        "--miniconda-file": hostile.text,
+        "--ca-cert": hostile.text,
+        "--bake-ca": None,
+        "--require-gpu": None,
+        "--skip-service-checks": None,
+        "--jobs": st.one_of(st.sampled_from(["1", "0", "-1", "99999999999999999999"]), hostile.text),
+        "--report-dir": hostile.text,
+        "--engine": st.one_of(st.just(f"tcp://{hostile.NOWHERE}"), hostile.urls, hostile.text),
+        "--cache-to": st.one_of(
+            st.sampled_from(
+                [
+                    f"{hostile.NOWHERE}/cache",
+                    "type=gha,scope=x",
+                    "type=s3,bucket=b,region=r",
+                    "type=local,dest=d",
+                ]
+            ),
+            hostile.text,
+            hostile.refs,
+        ),
+        "--cache-from": st.one_of(st.just(f"{hostile.NOWHERE}/cache"), hostile.text, hostile.refs),
+        "--table": hostile.text,
+    }
+    argv = data.draw(hostile.command_lines("build", flags, paths=files, base=hostile.CPU_IMAGE))
+    hostile.assert_contained(*hostile.run(argv), argv)
+
+
+def test_vulnerability_flags_are_checked_before_any_engine_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build = ("build", "--tf", "2.15.0", "--report-dir", str(tmp_path / "r"))
+    with pytest.raises(
+        UserError, match="--vuln-gate 'severe': expected one of CRITICAL, HIGH, MEDIUM, LOW or none"
+    ):
+        _run(*build, "--vuln-gate", "severe")
+    with pytest.raises(UserError, match="--vuln-gate needs --report-dir DIR"):
+        _run("build", "--tf", "2.15.0", "--vuln-gate", "HIGH")
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("waivers:\n  - {id: CVE-1, package: openssl, reason: r, expires: 2027-02-30}\n")
+    assert main.main([*build, "--waivers", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "waivers.yaml: " in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("TFCI_SYFT", str(tmp_path / "no-syft"))
+    assert main.main(list(build)) == 2
+    needed = "(syft, --report-dir (the image's SBOM))"
+    assert (
+        capsys.readouterr().err
+        == f"error: $TFCI_SYFT {tmp_path / 'no-syft'}: not an executable file {needed}\n"
+    )

@@ -74,7 +74,10 @@ def test_selection_reads_the_selector_flags_and_the_table(tmp_path: Path) -> Non
 
 def test_selection_defaults_for_commands_without_those_flags() -> None:
     chosen = flags.selection(argparse.Namespace())
-    assert chosen == Selection(table=DEFAULT_TABLE, fields=dict.fromkeys(FLAGS), all=False)
+    assert chosen == Selection(
+        table=DEFAULT_TABLE, fields=dict.fromkeys(FLAGS), all=False, provenance=chosen.provenance
+    )
+    assert chosen.provenance.revision  # the checkout's commit (tests run from one)
     assert flags.selection(argparse.Namespace(all=True)).all
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.cli import lock
 from ci.registry.skopeo import Transport
 from ci.select import Selection, selected_specs
 from ci.table.rows import Table
 from tests.e2e.specs import CPU_CLI_ARGS
+from tests.unit import hostile
 from tests.unit.conftest import RunCli
 
 
@@ -83,3 +87,30 @@ def test_bad_flags_are_one_line_before_any_registry(
     assert err.startswith(fragment), err
     assert err.count("\n") == 1
     assert lock_step.seen == []
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+TRANSPORT: hostile.Flags = {
+    "--authfile": hostile.text,
+    "--registry-ca-cert": hostile.text,
+    "--plain-http": st.one_of(st.just(hostile.NOWHERE), hostile.refs),
+}
+
+
+@hostile.PROPERTY
+@given(data=st.data())
+def test_lock_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    """Never the repository's table: a copy, so a lock that were written lands in tmp_path."""
+    files = hostile.hostile_files(tmp_path / "files")
+    flags = {
+        **hostile.SELECTORS,
+        **TRANSPORT,
+        "--check": None,
+        "--base-mirror": st.one_of(st.just(f"docker.io={hostile.NOWHERE}"), hostile.text, hostile.refs),
+        "--table": hostile.text,
+    }
+    command = data.draw(hostile.command_lines("lock", flags, paths=files, base=hostile.CPU_IMAGE))
+    argv = [command[0], "--table", str(files[0]), *command[1:]]
+    hostile.assert_contained(*hostile.run(argv), argv)
+    assert not (Path(hostile.__file__).parents[2] / "versions.lock.yaml").exists()

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ci.table.lockfile import LockEntry, write_lock
+from tests.unit import hostile
 from tests.unit.conftest import SEED_TAG, RunCli
 
 DIGEST = "sha256:" + "c" * 64
@@ -29,7 +33,8 @@ def test_selectors_give_exactly_that_image_with_its_targets_tags(run_cli: RunCli
     every = {row["tag"]: row for row in rows(run_cli)}
     (seed,) = rows(run_cli, *SEED_ARGS.split())
     assert seed == every[str(seed["tag"])]  # same row as the full matrix: aliases, gpu_base, args
-    assert seed["args"] == SEED_ARGS
+    # each row builds its platform alone, so a target's narrowed platforms survive in the job
+    assert seed["args"] == SEED_ARGS + " --platform linux/amd64"
 
 
 def test_a_selected_image_outside_the_targets_still_builds(run_cli: RunCli) -> None:
@@ -166,3 +171,35 @@ def test_plan_shows_the_locked_digest(table_copy: Path, run_cli: RunCli) -> None
     assert f"debian:bookworm@{DIGEST}" in out
     code, out, _ = run_cli("plan", "--table", str(table_copy), *selectors, "--format", "json")
     assert json.loads(out)[0]["base_digest"] == DIGEST
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+def _selectors_and_table(command: str) -> hostile.Flags:
+    flags: dict[str, st.SearchStrategy[str] | None] = {**hostile.SELECTORS, "--table": hostile.text}
+    if command == "plan":
+        flags["--format"] = st.sampled_from(["table", "json", "x"])
+    return flags
+
+
+@settings(hostile.PROPERTY, max_examples=25)
+@given(data=st.data())
+def test_plan_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    files = hostile.hostile_files(tmp_path / "files")
+    argv = data.draw(
+        hostile.command_lines("plan", _selectors_and_table("plan"), paths=files, base=hostile.CPU_IMAGE[:2])
+    )
+    hostile.assert_contained(*hostile.run(argv), argv)
+
+
+@settings(hostile.PROPERTY, max_examples=25)
+@given(data=st.data())
+def test_matrix_on_hostile_command_lines(data: st.DataObject, tmp_path: Path) -> None:
+    files = hostile.hostile_files(tmp_path / "files")
+    argv = data.draw(
+        hostile.command_lines(
+            "matrix", _selectors_and_table("matrix"), paths=files, base=hostile.CPU_IMAGE[:2]
+        )
+    )
+    hostile.assert_contained(*hostile.run(argv), argv)

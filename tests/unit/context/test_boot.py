@@ -8,6 +8,7 @@ engine-backed service checks (ci/probe/services) repeat the important cases on a
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -119,9 +120,46 @@ def test_hostile_sync_file_is_refused_in_one_line_and_deleted(root: Path, conten
 
 def test_refused_sync_file_falls_through_to_root_password(root: Path) -> None:
     (root / "sync" / "root-passwd").write_text("daemon:x\n")
-    proc = run_boot(root, "setup_root_password", env={"ROOT_PASSWORD": "fine"})
-    assert chpasswd_log(root) == "root:fine\n"
+    proc = run_boot(root, "setup_root_password", env={"ROOT_PASSWORD": "fine-password"})
+    assert chpasswd_log(root) == "root:fine-password\n"
     assert "root password set from ROOT_PASSWORD" in proc.stdout
+
+
+def test_a_named_pipe_as_sync_file_is_refused_without_blocking_boot(root: Path) -> None:
+    """Issue 16, finding 11: a FIFO at /sync/root-passwd hung boot forever (sshd never started)."""
+    sync = root / "sync" / "root-passwd"
+    os.mkfifo(sync)
+    started = time.monotonic()
+    proc = run_boot(root, "setup_root_password; echo after", timeout=20)
+    assert time.monotonic() - started < 10
+    assert proc.stdout.endswith("after\n")
+    assert warnings(proc.stdout) == [
+        "[boot] WARNING: /sync/root-passwd refused: it is not a regular file (a directory, named pipe or "
+        "device?); nothing changed (file deleted)"
+    ]
+    assert not os.path.lexists(sync)
+    assert re.fullmatch(r"root:[0-9a-f]{24}\n", chpasswd_log(root))  # the generated one, printed
+    assert "Generated root password (shown only once, on first boot)" in proc.stdout
+
+
+@pytest.mark.parametrize("password", ["a", "1234567", "\u00e9\u00e9\u00e9"])
+def test_a_short_root_password_is_refused_and_a_generated_one_used(root: Path, password: str) -> None:
+    """Issue 16, finding 11: ROOT_PASSWORD=a was accepted for a root SSH login on a published port."""
+    for source in ("env", "sync"):
+        (root / "etc" / "shadow").write_text("root:*:1:0:::::\n")
+        (root / "chpasswd.log").unlink(missing_ok=True)
+        env = {"ROOT_PASSWORD": password} if source == "env" else {}
+        if source == "sync":
+            (root / "sync" / "root-passwd").write_text(f"root:{password}\n")
+        proc = run_boot(root, "setup_root_password", env=env)
+        refused = warnings(proc.stdout)
+        assert len(refused) == 1, proc.stdout
+        assert "refused: the password is refused: it is shorter than 8 characters" in refused[0] or (
+            refused[0]
+            == "[boot] WARNING: ROOT_PASSWORD refused: it is shorter than 8 characters; nothing changed"
+        )
+        assert re.fullmatch(r"root:[0-9a-f]{24}\n", chpasswd_log(root)), chpasswd_log(root)
+        assert "Generated root password (shown only once, on first boot)" in proc.stdout
 
 
 def test_failing_chpasswd_does_not_stop_boot(root: Path) -> None:
@@ -237,9 +275,10 @@ def test_jupyter_token_env_and_no_token_mode(root: Path) -> None:
     assert not (root / "root" / ".jupyter" / "token").exists()
 
 
-@pytest.mark.parametrize("token", ["", "   ", "\t", "two words", "tab\there"])
+@pytest.mark.parametrize("token", ["", "   ", "\t", "two words", "tab\there", "a", "1234567"])
 def test_blank_or_spaced_jupyter_token_is_refused_and_a_token_generated(root: Path, token: str) -> None:
-    """The issue's case: a blank token was "taken", stripped by the config, and nobody could log in."""
+    """The issue's case: a blank token was "taken", stripped by the config, and nobody could log in;
+    issue 16, finding 11: JUPYTER_TOKEN=a was taken (shorter than 8 characters is refused)."""
     proc = run_boot(
         root, 'setup_jupyter_token; echo "left=${JUPYTER_TOKEN-unset}"', env={"JUPYTER_TOKEN": token}
     )
@@ -377,7 +416,7 @@ def test_boot_main_end_to_end_and_second_boot(root: Path) -> None:
 
 
 def test_supervisord_gets_the_contract_and_no_secrets(root: Path) -> None:
-    run_boot(root, "main", env={"ROOT_PASSWORD": "pw-42", "JUPYTER_TOKEN": "tok-42"})
+    run_boot(root, "main", env={"ROOT_PASSWORD": "pw-42-long", "JUPYTER_TOKEN": "tok-42-long"})
     env = dict(
         line.split("=", 1) for line in (root / "supervisord.env").read_text().splitlines() if "=" in line
     )
@@ -386,7 +425,7 @@ def test_supervisord_gets_the_contract_and_no_secrets(root: Path) -> None:
     assert env["LANG"] == contract.LOCALE
     assert env["TZ"] == contract.TIMEZONE
     assert "ROOT_PASSWORD" not in env
-    assert env["JUPYTER_TOKEN"] == "tok-42"  # noqa: S105 - JupyterLab reads it
+    assert env["JUPYTER_TOKEN"] == "tok-42-long"  # noqa: S105 - JupyterLab reads it
 
 
 def test_fresh_environment_wins_over_the_saved_snapshot(root: Path) -> None:

@@ -212,7 +212,7 @@ def test_jupyter_token_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert "token" not in cfg.ServerApp  # deprecated in 2.x
 
 
-@pytest.mark.parametrize("bad", ["   ", "\t", "two words", "line\nbreak"])
+@pytest.mark.parametrize("bad", ["   ", "\t", "two words", "line\nbreak", "a", "1234567"])
 def test_jupyter_ignores_a_blank_or_spaced_token(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bad: str
 ) -> None:
@@ -254,7 +254,7 @@ def test_jupyter_no_token_only_when_allowed(monkeypatch: pytest.MonkeyPatch, tmp
     token_file.write_text("abc123\n")
     env = {
         "JUPYTER_ALLOW_NO_TOKEN": "1",
-        "JUPYTER_TOKEN": "ignored",
+        "JUPYTER_TOKEN": "ignored-token",
         "TFIMAGE_JUPYTER_TOKEN_FILE": str(token_file),
     }
     v2 = load_jupyter_config(monkeypatch, env, server_version="2.0.0")
@@ -266,7 +266,7 @@ def test_jupyter_no_token_only_when_allowed(monkeypatch: pytest.MonkeyPatch, tmp
     # any other value is not "allow"
     env["JUPYTER_ALLOW_NO_TOKEN"] = "yes"  # noqa: S105
     strict = load_jupyter_config(monkeypatch, env, server_version="2.0.0")
-    assert strict.IdentityProvider.token == "ignored"  # noqa: S105
+    assert strict.IdentityProvider.token == "ignored-token"  # noqa: S105
 
 
 def test_jupyter_origin_and_frame_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -457,6 +457,25 @@ def test_pip_mirror_https_only(root: Path) -> None:
     # unset again -> the managed file is removed
     run_init(root)
     assert not pip_conf.exists()
+
+
+@pytest.mark.parametrize("password", ["t0ken", "a%2Fb", "a/b#c"])
+def test_mirror_credentials_are_never_in_a_world_readable_file(root: Path, password: str) -> None:
+    """Issue 16, finding 7: a PIP_MIRROR_URL with credentials was written to /etc/pip.conf 0644."""
+    pip_conf, condarc = root / "etc" / "pip.conf", root / "root" / ".condarc"
+    env = {
+        "PIP_MIRROR_URL": f"https://ci:{password}@pypi.example/simple",
+        "CONDA_MIRROR_CHANNELS": f"https://ci:{password}@conda.example/main/,defaults",
+    }
+    if "#" in password:
+        env.pop("CONDA_MIRROR_CHANNELS")  # not a conda channel name; pip takes it as written
+    proc = run_init(root, env=env)
+    assert stat.S_IMODE(pip_conf.stat().st_mode) == 0o600
+    if condarc.exists():
+        assert stat.S_IMODE(condarc.stat().st_mode) == 0o600
+    assert password not in proc.stdout + proc.stderr
+    run_init(root, env={"PIP_MIRROR_URL": "https://pypi.example/simple"})
+    assert stat.S_IMODE(pip_conf.stat().st_mode) == 0o644  # no credentials: readable as before
 
 
 def test_mirrors_off_and_unmanaged_files_kept(root: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from ci.model.errors import UserError
 from ci.model.refs import parse as parse_reference
-from ci.model.refs import parse_repository
+from ci.model.refs import parse_registry, parse_repository
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -62,3 +62,40 @@ def test_repository_refuses_a_tag() -> None:
     with pytest.raises(UserError, match="without :tag or @digest"):
         parse_repository("ghcr.io/org/tf:1", "--to")
     assert parse_repository("ghcr.io/org/tf", "--to").name == "ghcr.io/org/tf"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "user:s3cretpw@ghcr.io/o/r",
+        "user:s3cretpw@ghcr.io",
+        "user:s3c/retpw@ghcr.io/o/r",
+        "u:s3cretpw@ghcr.io/o/r:tag",
+    ],
+)
+def test_credentials_in_a_reference_are_named_as_such_and_never_echoed(text: str) -> None:
+    """Issue 16, finding 14: `user:pass@ghcr.io/o/r` was called a bad digest and showed the password
+    (and one with a `/` in the password was shown whole)."""
+    with pytest.raises(UserError) as err:
+        parse_reference(text, what="--from")
+    assert "s3cretpw" not in err.value.message
+    assert "s3c/retpw" not in err.value.message
+    assert "credentials do not belong in an image reference" in err.value.message
+    assert err.value.message.startswith("--from '***@")
+
+
+@pytest.mark.parametrize("port", ["²", "١٢٣", "0" * 5000, "5000\n"])
+def test_a_port_is_ascii_digits_only(port: str) -> None:
+    """Issue 16, finding 12: '²'.isdigit() is True but int('²') raised; 5000 digits were converted."""
+    with pytest.raises(UserError, match=r"is not a number|whitespace"):
+        parse_reference(f"localhost:{port}/repo")
+
+
+def test_credentials_in_a_registry_address_are_never_echoed() -> None:
+    """Found by the issue-16 sweep: `--base-mirror docker.io=u:s3cretpw@h` echoed the password as a
+    "registry port"."""
+    for text in ("u:s3cretpw@h", "u:s3cretpw@h:5000", "s3cretpw@h"):
+        with pytest.raises(UserError) as err:
+            parse_registry(text, "--base-mirror")
+        assert "s3cretpw" not in err.value.message
+        assert "credentials do not belong in a registry address" in err.value.message

@@ -111,7 +111,8 @@ def test_labels_are_sorted_and_reproducible(table: Table) -> None:
     assert labels["io.tfimages.cudnn.version"] == "8.9"
     assert labels["io.tfimages.variant"] == "gpu"
     assert labels["org.opencontainers.image.version"] == spec.tag
-    stamped = dict(oci_labels(table.image, spec, created="2024-01-01T00:00:00Z", revision="abc"))
+    meta = dataclasses.replace(table.image, created="2024-01-01T00:00:00Z", revision="abc")
+    stamped = dict(oci_labels(meta, spec))
     assert stamped["org.opencontainers.image.created"] == "2024-01-01T00:00:00Z"
     assert stamped["org.opencontainers.image.revision"] == "abc"
 

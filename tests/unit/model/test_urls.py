@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ci.model.errors import UserError
-from ci.model.urls import check_url, has_credentials, redact, url_password
+from ci.model.urls import check_url, has_credentials, redact, scrub, url_password
 
 
 @pytest.mark.parametrize(
@@ -23,12 +23,34 @@ def test_redact_hides_user_and_password_only(url: str, shown: str) -> None:
     assert has_credentials(url) is (url != shown)
 
 
-def test_credentials_are_found_in_the_netloc_only() -> None:
-    assert not has_credentials("https://pypi.example/simple?user=a@b")
-    assert not has_credentials("https://pypi.example/a@b/simple")
+def test_any_at_sign_after_the_scheme_may_be_credentials() -> None:
+    """An unencoded / ? # in a password ends the authority early, so its @ looks like a path's."""
+    assert not has_credentials("https://pypi.example/simple")
+    assert has_credentials("https://pypi.example/a@b/simple")
     assert has_credentials("https://user@pypi.example/simple")
     assert url_password("https://ci:t0ken@pypi.example/simple") == "t0ken"
     assert url_password("https://ci@pypi.example/simple") is None
+    assert url_password("http://[::1/") is None
+
+
+@pytest.mark.parametrize("password", ["pa#ss", "pa/ss", "pa?ss", "a/b?c#d"])
+def test_redact_hides_a_password_with_an_unencoded_delimiter(password: str) -> None:
+    """Issue 16: redact() showed https://ci:pa#ss@host/ whole (urlsplit ended the netloc at '#')."""
+    url = f"https://ci:{password}@pypi.example/simple/"
+    assert redact(url) == "https://***@pypi.example/simple/"
+    assert has_credentials(url)
+    assert password not in scrub(f"cannot read {url}: 401 for {password}", [url])
+    with pytest.raises(UserError) as err:
+        check_url("--pip-index-url", f"ftp://ci:{password}@pypi.example/")
+    assert password not in err.value.message
+
+
+def test_check_url_never_crashes_on_a_malformed_authority() -> None:
+    """Issue 16, finding 12: `http://[::1/` was an UnboundLocalError traceback."""
+    for value in ("http://[::1/", "https://[", "http://u:p#q@[x/"):
+        with pytest.raises(UserError) as err:
+            check_url("--apt-mirror", value)
+        assert "expected an http:// or https:// URL with a host name" in err.value.message
 
 
 def test_check_url_returns_the_value_and_adds_a_slash_when_asked() -> None:

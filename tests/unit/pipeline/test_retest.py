@@ -61,3 +61,12 @@ def test_bad_selectors_fail_before_the_session() -> None:
         retest(TestInputs("r.example/tf:x", selection, BuildOptions()))
     with pytest.raises(UserError, match=r"--engine"):
         retest(TestInputs("r.example/tf:x", Selection(), BuildOptions(), engine="127.0.0.1:1234"))
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize("image", ["ci:s3cretpw@ghcr.io/o/tf:x", "https://ghcr.io/o/tf", "r.example/tf x"])
+def test_a_bad_image_reference_fails_before_the_session_and_hides_credentials(image: str) -> None:
+    """Issue 16: `test` handed any text to the engine and echoed it (with credentials) on failure."""
+    with pytest.raises(UserError, match=r"^IMAGE_REF ") as err:
+        retest(TestInputs(image, Selection(), BuildOptions()))
+    assert "s3cretpw" not in err.value.message

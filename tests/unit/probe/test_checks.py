@@ -18,6 +18,7 @@ from ci.probe.checks import (
     check_no_baked_secrets,
     check_no_cuda,
     check_nvidia_wheels,
+    check_pip_requirements,
     check_platform,
     check_versions,
     checks_for,
@@ -135,3 +136,22 @@ async def test_an_image_runs_as_the_platform_it_is_published_for(multi_spec: Ima
     assert wrong.status == "fail"
     assert "linux/arm64 wants aarch64; uname -m, Python say ['x86_64', 'x86_64']" in wrong.message
     assert check_platform in checks_for(arm64)
+
+
+@pytest.mark.anyio
+async def test_pip_check_passes_only_when_pip_finds_nothing_broken(cpu_spec: ImageSpec) -> None:
+    clean = FakeRunner(cpu_spec, {"pip check": Output(0, "No broken requirements found.\n", "")})
+    result = await run_check(check_pip_requirements, clean)
+    assert result == passed(result.name, "No broken requirements found.")
+    assert clean.ran == [f"PIP_DISABLE_PIP_VERSION_CHECK=1 {cpu_spec.python} -m pip check"]
+    broken = FakeRunner(
+        cpu_spec,
+        {
+            "pip check": Output(
+                1, "nbconvert 7.17.2 requires jupyterlab-pygments, which is not installed.", ""
+            )
+        },
+    )
+    result = await run_check(check_pip_requirements, broken)
+    assert result.status == "fail"
+    assert "nbconvert 7.17.2 requires jupyterlab-pygments" in result.message

@@ -83,8 +83,8 @@ def test_an_image_of_two_platforms_gets_files_per_platform_and_one_entry(tmp_pat
         for key in ("report", "markdown", "sbom"):
             assert platform[key].startswith(f"{TAG}/{platform['platform'].replace('/', '-')}/")
             assert (tmp_path / platform[key]).is_file()
-    sbom = json.loads((tmp_path / entry["platforms"][1]["sbom"]).read_text())
-    assert "arch=arm64" in sbom["metadata"]["component"]["purl"]
+    assert arm64.facts.sbom is not None
+    assert (tmp_path / entry["platforms"][1]["sbom"]).read_text() == arm64.facts.sbom  # syft's, as written
     table = (tmp_path / "index.md").read_text()
     assert f"| `{TAG}` | linux/amd64 | passed |" in table
     assert f"| `{TAG}` | linux/arm64 | passed |" in table
@@ -102,10 +102,41 @@ def test_report_json_has_layers_steps_and_packages(tmp_path: Path) -> None:
         "layers": 1,
         "operations": ["with_exec"],
     }
-    assert data["packages"]["dpkg"][0] == {"name": "curl", "version": "7.88.1-10+deb12u5", "arch": "amd64"}
-    assert data["packages"]["conda"][0]["build"] == "h7f8727e_0"
-    assert data["pieces"] == ["os", "versions", "dpkg", "pip", "conda"]
+    assert data["packages"]["deb"][1] == {
+        "name": "openssl",
+        "version": "3.0.22-1~deb12u2",
+        "arch": "amd64",
+        "licenses": ["Apache-2.0", "GPL-1.0-only", "GPL-1.0-or-later", "Artistic"],
+    }
+    assert list(data["packages"]) == ["deb", "pypi", "npm", "other"]
+    assert data["pieces"] == ["os", "versions"]
     assert data["timings"] == {"build": 82.0, "checks": 10.0}
+    assert data["provenance"] == report_samples.PROVENANCE  # created, revision, source, version
+
+    vulns = data["vulnerabilities"]
+    assert (vulns["gate"], vulns["passed"], vulns["waived"], vulns["today"]) == (
+        "HIGH",
+        True,
+        1,
+        "2026-12-02",
+    )
+    assert vulns["counts"] == {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 1, "LOW": 0, "UNKNOWN": 1}
+    assert [(f["id"], f["waiver"]) for f in vulns["top"]] == [
+        ("TFCI-TEST-2026-0001", "waived"),
+        ("TFCI-TEST-2026-0101", "unwaived"),
+        ("TFCI-TEST-2026-0002", "unwaived"),
+    ]
+
+
+def test_the_sbom_file_is_syfts_as_collected(tmp_path: Path) -> None:
+    report = report_samples.report()
+    write_run(tmp_path, [report])
+    assert report.facts is not None
+    assert (tmp_path / TAG / "sbom.cdx.json").read_text() == report.facts.sbom
+    (entry,) = json.loads((tmp_path / "index.json").read_text())["images"]
+    assert entry["commit"] == report_samples.PROVENANCE["revision"]  # the image's own label
+    assert entry["vulnerabilities"]["counts"]["HIGH"] == 1
+    assert len(entry["vulnerabilities"]["top"]) == 3
 
 
 def test_step_summary_is_appended_only_when_github_sets_it(
@@ -120,4 +151,4 @@ def test_step_summary_is_appended_only_when_github_sets_it(
     text = summary.read_text()
     assert text.startswith("earlier step\n# Built images")
     assert f"## `{TAG}` (linux/amd64): passed" in text
-    assert "| curl |" not in text  # package tables stay in the artifact
+    assert "| openssl |" not in text  # package tables stay in the artifact

@@ -69,6 +69,7 @@ def write_layout(
         os_name, arch = platform.split("/")
         config: dict[str, Any] = {"architecture": arch, "os": os_name, "rootfs": {"type": "layers"}}
         config["rootfs"]["diff_ids"] = diff_ids
+        config["config"] = {"Labels": {"org.opencontainers.image.revision": "abc", "z.last": "1"}}
         if history is not None:
             config["history"] = history
         config_bytes = json.dumps(config).encode()
@@ -120,6 +121,7 @@ def test_sizes_digests_and_history(tmp_path: Path) -> None:
     image = read_image(tmp_path / "i.tar")
     assert image.digest == ids["manifest"]
     assert image.image_id == ids["config"]
+    assert image.labels == (("org.opencontainers.image.revision", "abc"), ("z.last", "1"))
     assert [layer.uncompressed_size for layer in image.layers] == [len(raw1), len(raw2)]
     assert image.uncompressed_size == len(raw1) + len(raw2)
     gz = len(gzip.compress(raw1, mtime=0))

@@ -4,10 +4,13 @@ strictly, every problem one line naming the file and the field."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.model.errors import UserError
 from ci.report.files import write_run
@@ -16,6 +19,7 @@ from ci.report.model import CheckReport, failed
 from ci.report.results import (
     INDEX_JSON,
     SCHEMA,
+    ResultsFile,
     RunResult,
     index_entry,
     index_json,
@@ -25,7 +29,7 @@ from ci.report.results import (
     result_entry,
     summary_json,
 )
-from tests.unit import report_samples
+from tests.unit import hostile, report_samples
 from tests.unit.report_samples import TAG
 
 
@@ -126,10 +130,14 @@ def test_summary_and_index_entries_add_facts_and_file_paths() -> None:
     [
         ("x", "images[0]: expected an object"),
         ({"tag": "t", "tags": "t", "ok": True}, "images[0]: field 'tags' must be a list of tags"),
-        ({"tag": "t", "tags": ["t", ""], "ok": True}, "images[0]: field 'tags' must be a list of tags"),
+        (
+            {"tag": "t", "tags": ["t", ""], "ok": True},
+            "images[0]: field 'tags[1]' must be a non-empty string without whitespace",
+        ),
         (
             {"tag": "t", "tags": ["t"], "ok": True, "checks": [{"name": "x", "status": "ok"}]},
-            "images[0]: field 'checks' must be a list of {name, status: pass|fail|not-checked}",
+            "images[0]: field 'checks' must be a list of "
+            "{name, status: pass|fail|not-checked, message, seconds, platform}",
         ),
         (
             {"tag": "t", "tags": ["t"], "ok": True, "report": 3},
@@ -166,7 +174,7 @@ def test_unreadable_files_are_one_line(tmp_path: Path) -> None:
     )
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe")
-    assert _message(lambda: read_index(binary)).startswith(f"--results {binary}: cannot read (")
+    assert _message(lambda: read_index(binary)).startswith(f"--results {binary}: not UTF-8 text")
     truncated = tmp_path / "cut.json"
     truncated.write_text('{"schema": 1, "images": [')
     assert _message(lambda: read_index(truncated)).startswith(f"--results {truncated}: not JSON (")
@@ -181,3 +189,21 @@ def _message(call: Callable[[], object]) -> str:
         call()
     assert "\n" not in err.value.message
     return err.value.message
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+
+@hostile.PROPERTY
+@given(document=hostile.index_documents(), kind=st.sampled_from(hostile.PATH_KINDS))
+def test_the_results_reader_on_hostile_index_files(document: str, kind: str) -> None:
+    """Any index.json: read (and then its table renders without a stray heading or row), or one
+    line naming the file and the field."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "index.json", document, kind)
+        found: list[ResultsFile] = []
+        hostile.assert_reader(lambda: found.append(read_index(path)), f"--results {path}")
+        for results in found:
+            table = index_markdown(list(results.entries)).splitlines()
+            assert [line for line in table if line.startswith("#")] == ["# Built images"]
+            assert all(line.startswith("|") for line in table[2:] if line), table

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.model.paths import REPO
+from ci.model.paths import CHECKOUT as REPO
 from ci.scripts import script_text
 
 SCRIPTS = REPO / "ci" / "scripts"

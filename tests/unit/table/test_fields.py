@@ -168,10 +168,10 @@ def test_read_yaml_problems_name_the_file_and_the_place(tmp_path: Path) -> None:
     bad.write_text("schema: 1\nreleases: [\n", encoding="utf-8")
     assert message(lambda: read_yaml(bad, "shown.yaml")).startswith("shown.yaml: invalid YAML: line ")
     bad.write_bytes(b"schema: \xff\n")
-    assert message(lambda: read_yaml(bad, "shown.yaml")) == "shown.yaml: not UTF-8 text"
-    assert message(lambda: read_yaml(tmp_path / "none.yaml", "none.yaml")).startswith(
-        "none.yaml: cannot read the table: "
+    assert message(lambda: read_yaml(bad, "shown.yaml")) == (
+        "shown.yaml: not UTF-8 text, expected the versions table (YAML)"
     )
+    assert message(lambda: read_yaml(tmp_path / "none.yaml", "none.yaml")) == "none.yaml: no such file"
     bad.write_text("a: 1\nb: [x, y]\n", encoding="utf-8")
     assert read_yaml(bad, "shown.yaml") == {"a": 1, "b": ["x", "y"]}
 

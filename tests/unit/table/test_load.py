@@ -3,12 +3,24 @@ reference data, and a loaded table that round-trips."""
 
 from __future__ import annotations
 
+import copy
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ci import select
+from ci.model.errors import UserError
+from ci.model.paths import DEFAULT_TABLE
+from ci.table.fields import display_name
 from ci.table.load import load_table
 from ci.table.rows import Table
+from tests.unit import hostile
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"  # its README names the sources
 
@@ -66,3 +78,58 @@ def test_gpu_cudnn_versions_match_nvidia_dockerfiles(table: Table) -> None:
 def test_round_trip_of_the_real_table_loads(write_table: Any, raw_table: dict[str, Any]) -> None:
     loaded = load_table(write_table(raw_table))
     assert loaded.tf_versions == load_table().tf_versions
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+_RAW = yaml.safe_load(DEFAULT_TABLE.read_text(encoding="utf-8"))
+
+
+@hostile.PROPERTY
+@given(
+    document=st.one_of(
+        hostile.yaml_documents(),
+        st.tuples(st.integers(0, 5000), hostile.json_values).map(
+            lambda change: yaml.safe_dump(hostile.mutate(copy.deepcopy(_RAW), *change), sort_keys=False)
+        ),
+    ),
+    kind=st.sampled_from(hostile.PATH_KINDS),
+)
+def test_the_table_reader_on_hostile_tables(document: str, kind: str) -> None:
+    """Any table text: loaded and resolved (targets and aliases), or one line naming the file."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = hostile.hostile_path(Path(directory), "versions.yaml", document, kind)
+        hostile.assert_reader(lambda: select.load(path), display_name(path))
+
+
+def test_the_installer_pin_is_checked(write_table: Any, raw_table: dict[str, Any]) -> None:
+    """tools.uv: a version, a cited source and, per platform, a uv wheel URL with two sha256."""
+
+    def loads(change: Any) -> None:
+        data = copy.deepcopy(raw_table)
+        change(data["tools"]["uv"])
+        load_table(write_table(data))
+
+    amd64 = "linux/amd64"
+    cases = [
+        (
+            lambda uv: uv["files"][amd64].update(sha256="abc"),
+            r"tools.uv.files\['linux/amd64'\]: field 'sha256'",
+        ),
+        (lambda uv: uv["files"][amd64].pop("binary_sha256"), "field 'binary_sha256': missing"),
+        (
+            lambda uv: uv["files"][amd64].update(url="https://x.example/pip-1.0.whl"),
+            "is not a uv 0.13.8 wheel",
+        ),
+        (lambda uv: uv.update(files={"linux/arm64": uv["files"][amd64]}), "no wheel for linux/amd64"),
+        (lambda uv: uv.update(files={"amd64": uv["files"][amd64]}), "not a platform"),
+        (lambda uv: uv.update(source="nowhere"), "'nowhere' is not a key of sources"),
+        (lambda uv: uv.update(version="0.13"), "field 'version'"),
+    ]
+    for change, message in cases:
+        with pytest.raises(UserError, match=message):
+            loads(change)
+    data = copy.deepcopy(raw_table)
+    del data["tools"]
+    with pytest.raises(UserError, match="tools"):
+        load_table(write_table(data))

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ci.model.errors import UserError
 from ci.table.lockfile import LockEntry, lock_path, read_lock, write_lock
+from tests.unit import hostile
 
 DIGEST = "sha256:" + "c" * 64
 
@@ -38,7 +44,9 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
         ("schema: 1\nbases: []\n", "'bases' must be a mapping"),
         ("schema: 1\nbases: {'ubuntu:22.04': 'sha256:x'}\n", "expected {digest"),
         ("schema: 1\nbases: {'ubuntu:22.04': {digest: 'sha256:12'}}\n", "'digest' must be 'sha256:'"),
-        ("schema: [1\n", "cannot read the lock file"),
+        ("schema: [1\n", "invalid YAML: line 2"),
+        ("schema: 1\nbases: {[a]: {digest: x}}\n", "a list or mapping as a mapping key"),
+        ("schema: 1\nbases: " + "[" * 100 + "]" * 100, "nested deeper than 32 levels"),
     ],
 )
 def test_a_malformed_lock_is_one_line_naming_the_file(tmp_path: Path, content: str, message: str) -> None:
@@ -54,3 +62,29 @@ def test_lock_file_is_plain_yaml(tmp_path: Path) -> None:
         "schema": 1,
         "bases": {"a:1": {"digest": DIGEST, "locked": "t"}},
     }
+
+
+# --------------------------------------------------------------------------- property (issue 16)
+
+_LOCK = {"schema": 1, "bases": {"ubuntu:22.04": {"digest": DIGEST, "locked": "2026-01-01T00:00:00Z"}}}
+
+
+@hostile.FAST_PROPERTY
+@given(
+    document=st.one_of(
+        hostile.yaml_documents(),
+        st.tuples(st.integers(0, 50), hostile.json_values).map(
+            lambda change: yaml.safe_dump(hostile.mutate(copy.deepcopy(_LOCK), *change))
+        ),
+    ),
+    kind=st.sampled_from(hostile.PATH_KINDS),
+)
+def test_the_lock_reader_on_hostile_locks(document: str, kind: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        table = Path(directory) / "versions.yaml"
+        if kind != "missing":
+            hostile.hostile_path(Path(directory), "versions.lock.yaml", document, "file")
+        if kind in ("directory", "fifo"):
+            (Path(directory) / "versions.lock.yaml").unlink()
+            (os.mkfifo if kind == "fifo" else os.mkdir)(Path(directory) / "versions.lock.yaml")
+        hostile.assert_reader(lambda: read_lock(table, "versions.yaml"), "versions.lock.yaml: ")
