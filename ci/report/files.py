@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -211,18 +212,28 @@ def merge_indexes(paths: Sequence[Path], out: Path | None, planned: Sequence[str
 
 def write_index(out: Path, entries: Sequence[JsonDict]) -> Path:
     """index.json and index.md of entries read by read_indexes, in `out`: each image's files copied
-    to out/<tag>/ (a platform's of a multi-platform image to out/<tag>/<os>-<arch>/) and linked
-    there, so the directory is complete on its own (CI uploads it as one artifact)."""
+    to out/<tag>/ and linked there, so the directory is complete on its own (CI uploads it as one
+    artifact). A platform's files go to out/<tag>/<os>-<arch>/ when the tag has several platforms:
+    in one entry (a multi-platform build, `assemble`) or in several (one CI job per platform)."""
+    jobs = Counter(entry["tag"] for entry in entries)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for entry in entries:
             image_dir = _safe_name(entry["tag"])
-            _copy_files(out, entry, image_dir)
             parts = entry.get("platforms") or []
+            split = len(parts) > 1 or jobs[entry["tag"]] > 1
+
+            def where(platform: object, image_dir: str = image_dir, split: bool = split) -> str:
+                return (
+                    f"{image_dir}/{_platform_dir(platform)}"
+                    if split and isinstance(platform, str)
+                    else image_dir
+                )
+
+            # The entry's own files are its first platform's.
+            _copy_files(out, entry, where(parts[0].get("platform") if parts else None))
             for part in parts:
-                platform = part.get("platform")
-                where = f"{image_dir}/{_platform_dir(platform)}" if len(parts) > 1 and platform else image_dir
-                _copy_files(out, part, where)
+                _copy_files(out, part, where(part.get("platform")))
         (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
         (out / INDEX_MD).write_text(index_markdown(entries))
     except OSError as exc:

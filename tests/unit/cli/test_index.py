@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ci.report.files import write_run
+from ci.report.model import CheckResult
 from tests.unit import hostile, report_samples
 from tests.unit.conftest import RunCli
 
@@ -56,6 +57,35 @@ def test_index_merges_jobs_into_a_directory_complete_on_its_own(
     links = re.findall(r"\[report\]\(([^)]+)\)", (uploaded / "index.md").read_text())
     assert len(links) == 2
     assert all((uploaded / link).is_file() for link in links)
+
+
+def test_the_platform_jobs_of_one_tag_keep_their_own_files(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workflow builds each platform of a tag in its own job: both reports reach the run's
+    directory (one per platform directory), neither overwrites the other."""
+    for name in ("GITHUB_STEP_SUMMARY", *GITHUB_RUN):
+        monkeypatch.delenv(name, raising=False)
+    amd64 = report_samples.report(pushed=False)
+    arm64 = report_samples.report(pushed=False, platform="linux/arm64")
+    arm64.add(CheckResult("runs as its platform", "fail", "x86_64"))
+    write_run(tmp_path / "amd64", [amd64])
+    write_run(tmp_path / "arm64", [arm64])
+    out = tmp_path / "all"
+    code, stdout, _ = run_cli(
+        "index",
+        str(tmp_path / "amd64" / "index.json"),
+        str(tmp_path / "arm64" / "index.json"),
+        "--out",
+        str(out),
+    )
+    assert code == 0
+    tag = report_samples.TAG
+    files = [entry["markdown"] for entry in json.loads((out / "index.json").read_text())["images"]]
+    assert files == [f"{tag}/linux-amd64/report.md", f"{tag}/linux-arm64/report.md"]
+    assert "(linux/arm64): FAILED" in (out / files[1]).read_text()
+    assert f"| `{tag}` | linux/amd64 | passed |" in stdout
+    assert f"| `{tag}` | linux/arm64 | FAILED: runs as its platform |" in stdout
 
 
 def test_a_planned_image_without_a_report_gets_a_failed_row(
