@@ -1,6 +1,7 @@
-"""What a release engineer keeps for signing in these tests: a cosign key pair made for the run, and
-a reviewed waiver file for the TEST DATA advisory (tests/fixtures/osv). Shared by the release tests
-and the workflow's act run (whose repository keeps the pair in its secrets)."""
+"""What a release engineer keeps for signing in these tests: a cosign key pair made for the run, the
+real cosign run as a user runs it (one registry's credentials only), and a reviewed waiver file for
+the TEST DATA advisory (tests/fixtures/osv). Shared by the release tests and the workflow's act run
+(whose repository keeps the pair in its secrets)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import Infra, TokenRegistry
+
+# Never inherited by a command under test: each gets only the password meant for it.
+PASSWORD_VARS = ("REGISTRY_PASSWORD", "FROM_REGISTRY_PASSWORD", "TO_REGISTRY_PASSWORD", "COSIGN_PASSWORD")
 
 
 def waivers(path: Path, expires: datetime.date) -> Path:
@@ -56,3 +60,23 @@ def make_keys(infra: Infra, root: Path) -> Keys:
         [str(infra.cosign), "generate-key-pair"], cwd=root, env=env, capture_output=True, check=True
     )
     return Keys(root / "cosign.key", root / "cosign.pub", password, root)
+
+
+def cosign(
+    infra: Infra, keys: Keys, registry: TokenRegistry | None, *argv: str
+) -> subprocess.CompletedProcess[str]:
+    """The real cosign, as a user runs it against one registry (its credentials only; None: no
+    registry at all)."""
+    env = {k: v for k, v in os.environ.items() if k not in PASSWORD_VARS}
+    env |= {"TUF_ROOT": str(keys.root / "tuf"), "COSIGN_PASSWORD": keys.password}
+    tls: tuple[str, ...] = ()
+    if registry is not None:
+        env["DOCKER_CONFIG"] = str(keys.docker_config(infra, registry))
+        tls = ("--registry-cacert", str(infra.registry_ca))
+    return subprocess.run(
+        [str(infra.cosign), *argv, *tls], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def verify_args(keys: Keys) -> tuple[str, ...]:
+    return ("--key", str(keys.public), "--insecure-ignore-tlog")

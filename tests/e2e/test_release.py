@@ -38,12 +38,11 @@ from ci.table.load import load_table
 from ci.table.resolve import resolve_targets
 from tests.conftest import Infra, TokenRegistry
 from tests.e2e import specs
-from tests.e2e.signing import Keys, make_keys, waivers
+from tests.e2e.signing import PASSWORD_VARS, Keys, cosign, make_keys, verify_args, waivers
 
 pytestmark = [pytest.mark.engine]
 
 REPO = Path(__file__).resolve().parents[2]
-PASSWORD_VARS = ("REGISTRY_PASSWORD", "FROM_REGISTRY_PASSWORD", "TO_REGISTRY_PASSWORD", "COSIGN_PASSWORD")
 CHECK_RESULTS = "urn:tfimages:check-results:v1"
 NO_VERIFY = "warning: --no-verify: copying without checking signatures, attestations or vulnerabilities"
 SBOM = "https://cyclonedx.org/bom"
@@ -94,26 +93,6 @@ def assert_storage_saw_no_credentials(infra: Infra) -> None:
 
 
 TODAY = datetime.date.today()
-
-
-def cosign(
-    infra: Infra, keys: Keys, registry: TokenRegistry | None, *argv: str
-) -> subprocess.CompletedProcess[str]:
-    """The real cosign, as a user runs it against one registry (its credentials only; None: no
-    registry at all)."""
-    env = {k: v for k, v in os.environ.items() if k not in PASSWORD_VARS}
-    env |= {"TUF_ROOT": str(keys.root / "tuf"), "COSIGN_PASSWORD": keys.password}
-    tls: tuple[str, ...] = ()
-    if registry is not None:
-        env["DOCKER_CONFIG"] = str(keys.docker_config(infra, registry))
-        tls = ("--registry-cacert", str(infra.registry_ca))
-    return subprocess.run(
-        [str(infra.cosign), *argv, *tls], capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-
-
-def verify_args(keys: Keys) -> tuple[str, ...]:
-    return ("--key", str(keys.public), "--insecure-ignore-tlog")
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ import pytest
 
 from ci.cli import main
 from tests.conftest import Infra, TokenRegistry, terminal_lines
-from tests.e2e.signing import Keys, make_keys, waivers
+from tests.e2e.signing import Keys, cosign, make_keys, verify_args, waivers
 from tests.infra import wheels
 from tests.infra.act.runner import ActRun, assemble_actions, event_payload, run_act
 
@@ -393,16 +393,7 @@ def test_the_push_signs_and_attests_the_pushed_digest_and_promote_verifies_it(
     staged = f"{image['pushed']['repository']}@{image['pushed']['digest']}"
     assert f"verified      {staged}:" in runs.dispatch.text("promote")
     release = f"{infra.release.address}/{runs.owner.lower()}/tensorflow@{image['pushed']['digest']}"
-    env = {k: v for k, v in os.environ.items() if "PASSWORD" not in k}
-    env |= {
-        "DOCKER_CONFIG": str(keys.docker_config(infra, infra.release)),
-        "TUF_ROOT": str(keys.root / "tuf"),
-    }
-    done = subprocess.run(
-        [str(infra.cosign), "verify", "--key", str(keys.public), "--insecure-ignore-tlog",
-         "--registry-cacert", str(infra.registry_ca), release],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
-    )  # fmt: skip
+    done = cosign(infra, keys, infra.release, "verify", *verify_args(keys), release)
     assert done.returncode == 0, done.stderr
     # the key reached cosign through the environment: never in a job's log
     assert keys.private.read_text().splitlines()[1] not in runs.push.text()

@@ -125,11 +125,14 @@ def test_the_watchdog_cancels_the_work_when_the_engine_goes(monkeypatch: pytest.
     probe = SocketProbe(f"tcp://127.0.0.1:{server.getsockname()[1]}")
     threading.Timer(0.3, server.close).start()
     lost: list[str] = []
+    # As run_session does: sessions that exist already (the test run's own, when the e2e tests share
+    # this process) are not this "build's" to kill.
+    spare = frozenset(watchdog.session_children())
 
     async def main() -> bool:
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(watchdog.watch_engine, probe, lost, tasks.cancel_scope)
+                tasks.start_soon(watchdog.watch_engine, probe, lost, tasks.cancel_scope, spare)
                 await anyio.sleep(60)  # the build: never finishes by itself
         return True
 
@@ -145,11 +148,12 @@ def test_only_the_sessions_this_run_started_are_killed(tmp_path: Path) -> None:
     # Processes that look like the SDK's `dagger session` (argv[0] .../dagger, a `session` word):
     # Python, asleep, started under that name.
     sleeper = ["-c", "import time; time.sleep(60)", "session"]
+    before = set(watchdog.session_children())  # the test run's own session, when there is one
     older = subprocess.Popen([str(tmp_path / "dagger"), *sleeper], executable=sys.executable)
     ours = subprocess.Popen([str(tmp_path / "dagger"), *sleeper], executable=sys.executable)
     try:
         assert {older.pid, ours.pid} <= set(watchdog.session_children())
-        watchdog.kill_session_children(spare={older.pid})
+        watchdog.kill_session_children(spare=before | {older.pid})
         assert ours.wait(timeout=10) == -9
         assert older.poll() is None
     finally:
