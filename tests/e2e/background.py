@@ -10,6 +10,7 @@ runs: one tag, both platforms, checked and published as one image index.
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from tests.conftest import Infra
 from tests.e2e import specs
+from tests.e2e.signing import waivers
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 3600
@@ -29,10 +31,12 @@ TIMEOUT_S = 3600
 
 @dataclass
 class BackgroundBuild:
-    """`build` of specs.MULTI_CLI_ARGS with --publish and --report-dir, running as a subprocess."""
+    """`build` of specs.MULTI_CLI_ARGS with --publish, --report-dir and the vulnerability gate (the
+    TEST DATA advisory waived for a month, `waivers`), running as a subprocess."""
 
     repository: str
     report_dir: Path
+    waivers: Path
     log: Path
     process: subprocess.Popen[bytes]
     started: float = field(default_factory=time.monotonic)
@@ -68,13 +72,15 @@ def start(infra: Infra) -> BackgroundBuild:
     repository = f"{infra.registry}/tfci-e2e/platforms-{secrets.token_hex(4)}"
     report_dir = workdir / "reports"
     log = workdir / "build.log"
+    valid = waivers(workdir / "waivers.yaml", datetime.date.today() + datetime.timedelta(days=30))
     argv = [
         sys.executable, str(REPO / "ci" / "main.py"), "build", *specs.MULTI_CLI_ARGS,
         "--ca-cert", str(infra.ca_bundle), "--skip-service-checks", "--report-dir", str(report_dir),
+        "--vuln-gate", "HIGH", "--waivers", str(valid),
         "--export", str(workdir / "image.tar"), "--publish", repository, "--plain-http", infra.registry,
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(
             argv, cwd=REPO, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT
         )
-    return BackgroundBuild(repository, report_dir, log, process)
+    return BackgroundBuild(repository, report_dir, valid, log, process)

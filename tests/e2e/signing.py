@@ -9,13 +9,32 @@ import datetime
 import os
 import secrets
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import Infra, TokenRegistry
 
+REPO = Path(__file__).resolve().parents[2]
 # Never inherited by a command under test: each gets only the password meant for it.
 PASSWORD_VARS = ("REGISTRY_PASSWORD", "FROM_REGISTRY_PASSWORD", "TO_REGISTRY_PASSWORD", "COSIGN_PASSWORD")
+
+
+def cli(
+    *argv: str, env: dict[str, str] | None = None, timeout: int = 1800
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as CI runs it; registry and key passwords only from `env`, never inherited."""
+    full = {k: v for k, v in os.environ.items() if k not in PASSWORD_VARS}
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(REPO / "ci" / "main.py"), *argv],
+        cwd=REPO,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def waivers(path: Path, expires: datetime.date) -> Path:

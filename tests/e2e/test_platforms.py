@@ -26,13 +26,14 @@ from ci.report.oci import read_image
 from tests.conftest import Infra
 from tests.e2e import specs
 from tests.e2e.background import BackgroundBuild
-from tests.e2e.test_cli import cli
+from tests.e2e.signing import Keys, cli, cosign, make_keys, verify_args
 
 pytestmark = [pytest.mark.engine, pytest.mark.background]
 
 PLATFORMS = ["linux/amd64", "linux/arm64"]
 MACHINES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 DOCKERD = Path(__file__).resolve().parents[2] / "tests" / "infra" / "docker" / "dockerd.sh"
+PLAIN = ("--allow-http-registry", "--allow-insecure-registry")  # cosign on the plain-HTTP test registry
 SMOKE = "import tensorflow as tf; print(tf.reduce_sum(tf.random.normal([1000, 1000])))"
 
 
@@ -138,19 +139,43 @@ def test_docker_runs_the_arm64_half_of_the_pulled_tag(
         subprocess.run(["bash", str(DOCKERD), "destroy"], check=False)
 
 
-def test_promote_copies_the_index_with_both_platforms_and_its_digest(
-    built: dict[str, Any], multi_build: BackgroundBuild, infra: Infra, tmp_path: Path
+@pytest.fixture(scope="module")
+def keys(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return make_keys(infra, tmp_path_factory.mktemp("cosign"))
+
+
+def test_the_index_is_signed_and_promoted_with_both_platforms_verified(
+    built: dict[str, Any], multi_build: BackgroundBuild, infra: Infra, keys: Keys, tmp_path: Path
 ) -> None:
+    """`sign` signs the index digest (check results on it, each platform's SBOM on its manifest);
+    promote verifies all of that, gates every platform's SBOM, and copies the index whole."""
     assert built["code"] == 0, built["output"][-3000:]
+    pushed = built["entry"]["pushed"]
+    results = str(multi_build.report_dir / "index.json")
+    signed = cli("sign", "--results", results, "--key", str(keys.private), "--plain-http", infra.registry,
+                 env={"COSIGN_PASSWORD": keys.password})  # fmt: skip
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    assert f"signed {multi_build.repository}@{pushed['digest']}: signature, SBOM" in signed.stdout
+    for platform, digest in pushed["platforms"].items():  # each platform's SBOM, attested on its manifest
+        pinned = f"{multi_build.repository}@{digest}"
+        attest = ("verify-attestation", *verify_args(keys), *PLAIN, "--type", "cyclonedx", pinned)
+        sbom = cosign(infra, keys, None, *attest)
+        assert sbom.returncode == 0, f"{platform}: {sbom.stderr}"
+
     release = f"{infra.registry}/tfci-e2e/platforms-release-{secrets.token_hex(4)}"
     done = cli(
-        "promote", "--results", str(multi_build.report_dir / "index.json"), "--to", release,
-        "--plain-http", infra.registry, "--journal", str(tmp_path / "journal.json"),
+        "promote", "--results", results, "--to", release, "--plain-http", infra.registry,
+        "--journal", str(tmp_path / "journal.json"), "--verify-key", str(keys.public),
+        "--waivers", str(multi_build.waivers),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    assert f"verified      {multi_build.repository}@{pushed['digest']}" in done.stdout
     index = raw(f"{release}:{specs.multi_spec().tag}", infra)
-    assert digest_of(index) == built["entry"]["pushed"]["digest"]
+    assert digest_of(index) == pushed["digest"]
     assert [e.platform for e in index_entries(index)] == PLATFORMS
+    # The evidence travelled: the release index verifies with the same key.
+    found = cosign(infra, keys, None, "verify", *verify_args(keys), *PLAIN, f"{release}@{pushed['digest']}")
+    assert found.returncode == 0, found.stderr
 
 
 def test_assemble_of_per_platform_pushes_gives_the_same_index(

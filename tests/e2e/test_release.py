@@ -18,11 +18,9 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import os
 import secrets
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -38,31 +36,13 @@ from ci.table.load import load_table
 from ci.table.resolve import resolve_targets
 from tests.conftest import Infra, TokenRegistry
 from tests.e2e import specs
-from tests.e2e.signing import PASSWORD_VARS, Keys, cosign, make_keys, verify_args, waivers
+from tests.e2e.signing import Keys, cli, cosign, make_keys, verify_args, waivers
 
 pytestmark = [pytest.mark.engine]
 
-REPO = Path(__file__).resolve().parents[2]
 CHECK_RESULTS = "urn:tfimages:check-results:v1"
 NO_VERIFY = "warning: --no-verify: copying without checking signatures, attestations or vulnerabilities"
 SBOM = "https://cyclonedx.org/bom"
-
-
-def cli(
-    *argv: str, env: dict[str, str] | None = None, timeout: int = 1800
-) -> subprocess.CompletedProcess[str]:
-    """The CLI as CI runs it; registry passwords only from `env`, never inherited."""
-    full = {k: v for k, v in os.environ.items() if k not in PASSWORD_VARS}
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, str(REPO / "ci" / "main.py"), *argv],
-        cwd=REPO,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def registries(infra: Infra, *logins: TokenRegistry) -> Registries:
