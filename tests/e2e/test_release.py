@@ -369,11 +369,12 @@ def test_the_gate_fails_the_build_once_the_waiver_has_expired_and_nothing_is_pus
     print(f"\n[e2e] cached build, export, SBOM and gate: {time.monotonic() - started:.0f}s")
     assert done.returncode == 1, done.stdout + done.stderr
     tag = specs.cpu_spec().tag
-    failures = [line for line in done.stdout.splitlines() if line.startswith(f"  {tag}: ")]
+    named = f"  {tag} (linux/amd64): "  # every summary line names the image's platform (issue 17)
+    failures = [line for line in done.stdout.splitlines() if line.startswith(named)]
     assert failures == [
-        f"  {tag}: vulnerabilities: gate HIGH FAILED: 1 unwaived finding(s) at or above HIGH, e.g. "
+        f"{named}vulnerabilities: gate HIGH FAILED: 1 unwaived finding(s) at or above HIGH, e.g. "
         f"TFCI-TEST-2026-0001 HIGH in openssl {openssl_version(published)} (waiver expired {expired_day()})",
-        f"  {tag}: publish: {repository}:{tag} not published: the image failed its checks",
+        f"{named}publish: {repository}:{tag} not published: the image failed its checks",
     ], done.stdout
     (image,) = json.loads((tmp_path / "report" / "index.json").read_text())["images"]
     assert (image["ok"], image["pushed"]) == (False, None)
