@@ -246,6 +246,11 @@ def _copy_files(out: Path, item: JsonDict, where: str) -> None:
     for key in FILE_KEYS:
         if item.get(key):
             source = Path(item[key])
+            if not source.is_file():  # else the copy's OSError would read as --out's fault
+                raise UserError(
+                    f"{source}: named by a results file ({key}) but not there: keep each job's report "
+                    "directory whole, index.json with its files"
+                )
             target = out / where / source.name
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.resolve() != target.resolve():

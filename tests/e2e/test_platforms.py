@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,8 +204,8 @@ def test_assemble_of_per_platform_pushes_gives_the_same_index(
             "digest": digest,
             "pushed": pushed,
         }
-        path = tmp_path / platform.replace("/", "-") / "index.json"
-        path.parent.mkdir()
+        path = tmp_path / platform.replace("/", "-") / "index.json"  # a job's whole report directory
+        shutil.copytree(multi_build.report_dir, path.parent)
         path.write_text(json.dumps({"schema": 1, "images": [one]}))
         results.append(str(path))
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ci.model.errors import UserError
 from ci.report import files as report_write
-from ci.report.files import write_run
+from ci.report.files import write_index, write_run
+from ci.report.results import read_indexes
 from tests.unit import report_samples
 from tests.unit.report_samples import TAG
 
@@ -152,3 +154,15 @@ def test_step_summary_is_appended_only_when_github_sets_it(
     assert text.startswith("earlier step\n# Built images")
     assert f"## `{TAG}` (linux/amd64): passed" in text
     assert "| openssl |" not in text  # package tables stay in the artifact
+
+
+def test_a_file_missing_from_a_jobs_report_directory_is_named_not_blamed_on_out(tmp_path: Path) -> None:
+    """`index`/`assemble` copy each job's files into --out; a job directory uploaded without them
+    used to read as "--out DIR: cannot be written (No such file or directory)"."""
+    write_run(tmp_path / "job", [report_samples.report()])
+    (tmp_path / "job" / TAG / "report.md").unlink()
+    entries = read_indexes([tmp_path / "job" / "index.json"])
+    with pytest.raises(UserError, match=r"report\.md: named by a results file \(markdown\) but not there"):
+        write_index(tmp_path / "out", entries)
+    write_run(tmp_path / "whole", [report_samples.report()])
+    assert write_index(tmp_path / "out", read_indexes([tmp_path / "whole" / "index.json"])).is_file()
