@@ -212,7 +212,7 @@ def test_assemble_of_per_platform_pushes_gives_the_same_index(
     # One platform failed: no index under the tag, exit 1 (nothing half-published).
     failed = json.loads(Path(results[1]).read_text())
     failed["images"][0]["ok"] = False
-    bad = tmp_path / "failed.json"
+    bad = Path(results[1]).with_name("failed.json")  # beside its files
     bad.write_text(json.dumps(failed))
     done = cli("assemble", "--results", results[0], str(bad), "--out", str(tmp_path / "bad"),
                "--plain-http", infra.registry)  # fmt: skip
