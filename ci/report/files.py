@@ -222,18 +222,11 @@ def write_index(out: Path, entries: Sequence[JsonDict]) -> Path:
             image_dir = _safe_name(entry["tag"])
             parts = entry.get("platforms") or []
             split = len(parts) > 1 or jobs[entry["tag"]] > 1
-
-            def where(platform: object, image_dir: str = image_dir, split: bool = split) -> str:
-                return (
-                    f"{image_dir}/{_platform_dir(platform)}"
-                    if split and isinstance(platform, str)
-                    else image_dir
-                )
-
             # The entry's own files are its first platform's.
-            _copy_files(out, entry, where(parts[0].get("platform") if parts else None))
+            first = parts[0].get("platform") if parts else None
+            _copy_files(out, entry, _files_dir(image_dir, first, split))
             for part in parts:
-                _copy_files(out, part, where(part.get("platform")))
+                _copy_files(out, part, _files_dir(image_dir, part.get("platform"), split))
         (out / INDEX_JSON).write_text(json.dumps(index_json(entries), indent=2) + "\n")
         (out / INDEX_MD).write_text(index_markdown(entries))
     except OSError as exc:
@@ -256,6 +249,11 @@ def _copy_files(out: Path, item: JsonDict, where: str) -> None:
             if source.resolve() != target.resolve():
                 shutil.copyfile(source, target)
             item[key] = target.relative_to(out).as_posix()
+
+
+def _files_dir(image_dir: str, platform: object, split: bool) -> str:
+    """<tag>/<os>-<arch> for one platform of a tag built for several (split), else <tag>."""
+    return f"{image_dir}/{_platform_dir(platform)}" if split and isinstance(platform, str) else image_dir
 
 
 def _platform_dir(platform: str) -> str:
