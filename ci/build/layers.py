@@ -194,8 +194,9 @@ class Layers:
     def system_files(self, ctr: Container, spec: ImageSpec) -> Container:
         """The image contract file, and what `init.py --build` installs into the system.
 
-        /etc/tfimage/contract.env (generated from ci/model/contract.py) is what context/ reads its ports,
-        paths and locale from. `init.py --build` installs the login environment, the
+        /etc/tfimage/contract.env (generated from ci/model/contract.py, laid out in the same host
+        tree, see runtime_tree) is what context/ reads its ports, paths and locale from.
+        `init.py --build` installs the login environment, the
         /etc/bash.bashrc hook for ssh command mode, the MOTD, the shutdown wrapper and the sshd
         configuration for the installed OpenSSH (it reads the version from `sshd -V`, so it runs in
         the image), so the image is right before its first boot. Only the parts of context/ it
@@ -205,14 +206,11 @@ class Layers:
         from dagger import dag
 
         self._require_context()
-        tree = dag.host().directory(str(runtime_tree(self.context_dir, only=SYSTEM_CONTEXT)))
+        contract_file = {contract.CONTRACT_ENV_FILE: contract.contract_env_file(spec.python_prefix)}
+        path = runtime_tree(self.context_dir, only=SYSTEM_CONTEXT, generated=contract_file)
         install = f"{shlex.quote(spec.python_prefix)}/bin/python {INIT_DIR}/init/init.py --build"
-        return (
-            ctr.with_new_file(
-                contract.CONTRACT_ENV_FILE, contract.contract_env_file(spec.python_prefix), permissions=0o644
-            )
-            .with_directory("/", tree, owner="0:0")
-            .with_exec(execs.sh(install))
+        return ctr.with_directory("/", dag.host().directory(str(path)), owner="0:0").with_exec(
+            execs.sh(install)
         )
 
     def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:

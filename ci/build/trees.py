@@ -13,6 +13,7 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from ci.model.contract import INIT_DIR
@@ -37,11 +38,19 @@ def context_files(root: Path) -> list[str]:
 
 
 def runtime_tree(
-    context_dir: Path, cache_root: Path | None = None, only: tuple[str, ...] | None = None
+    context_dir: Path,
+    cache_root: Path | None = None,
+    only: tuple[str, ...] | None = None,
+    generated: Mapping[str, str] | None = None,
 ) -> Path:
     """context/ laid out as it lands in the image (/init/...), with deterministic metadata.
 
-    `only`: relative path prefixes to include (default: every context file). Directories and
+    `only`: relative path prefixes to include (default: every context file). `generated`: more
+    files by their absolute path in the image and their text (0644), e.g. the contract file.
+    Why generated files go into the tree rather than a `with_new_file` on the image: in Dagger
+    v0.19.10 that call writes into the mounted root filesystem, so a fresh engine that restores
+    the layers from a registry cache must first pull and unpack every layer below it, one by one;
+    a tree copied with `with_directory` is merged onto the image lazily. Directories and
     *.sh/*.py are 0755, other files 0644, every time is RUNTIME_MTIME, so
     the layer depends on the content only (not on a checkout's umask or clock). The tree is kept
     under $TMPDIR/tfimages-ci/runtime-<digest>: the engine reads it lazily, so it must outlive this
@@ -53,17 +62,19 @@ def runtime_tree(
     reused only when every entry is ours, no link, with the expected mode and content, and nothing
     else is in it; otherwise it is removed and laid out again.
     """
-    entries: dict[str, tuple[Path, int, bytes]] = {}  # target -> (source, mode, sha256)
+    contents: dict[str, tuple[bytes, int]] = {}  # target -> (content, mode)
     for rel in context_files(context_dir):
         if only is not None and not rel.startswith(only):
             continue
-        source = context_dir / rel
         mode = 0o755 if rel.endswith((".sh", ".py")) else 0o644
-        entries[f"{INIT_DIR.strip('/')}/{rel}"] = (source, mode, hashlib.sha256(source.read_bytes()).digest())
+        contents[f"{INIT_DIR.strip('/')}/{rel}"] = ((context_dir / rel).read_bytes(), mode)
+    for target, text in sorted((generated or {}).items()):
+        contents[target.strip("/")] = (text.encode(), 0o644)
+    entries = {t: (mode, hashlib.sha256(content).digest()) for t, (content, mode) in contents.items()}
     digest = hashlib.sha256()
-    for target, (_, mode, content) in entries.items():
+    for target, (mode, sha) in entries.items():
         digest.update(f"{target}\0{mode:o}\0".encode())
-        digest.update(content)
+        digest.update(sha)
     base = cache_root or Path(tempfile.gettempdir()) / "tfimages-ci"
     os.close(private_dir(base, "$TMPDIR"))
     root = base / f"runtime-{digest.hexdigest()[:20]}"
@@ -77,10 +88,10 @@ def runtime_tree(
             _remove(old)
     staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=base))
     try:
-        for target, (source, mode, _) in entries.items():
+        for target, (content, mode) in contents.items():
             path = staging / target
             path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, path)
+            path.write_bytes(content)
             path.chmod(mode)
         for path in sorted(staging.rglob("*"), reverse=True):  # files first, then their directories
             if path.is_dir():
@@ -102,7 +113,7 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _intact(root: Path, entries: dict[str, tuple[Path, int, bytes]]) -> bool:
+def _intact(root: Path, entries: dict[str, tuple[int, bytes]]) -> bool:
     """Is `root` exactly the tree `entries` describe: ours, no links, modes and content as laid out?"""
     me = os.getuid()
     expected_dirs = {str(Path(t).parent) for t in entries}
@@ -121,11 +132,8 @@ def _intact(root: Path, entries: dict[str, tuple[Path, int, bytes]]) -> bool:
                 if rel not in expected_dirs or stat.S_IMODE(info.st_mode) != 0o755:
                     return False
             elif stat.S_ISREG(info.st_mode) and rel in entries:
-                _, mode, content = entries[rel]
-                if (
-                    stat.S_IMODE(info.st_mode) != mode
-                    or hashlib.sha256(path.read_bytes()).digest() != content
-                ):
+                mode, sha = entries[rel]
+                if stat.S_IMODE(info.st_mode) != mode or hashlib.sha256(path.read_bytes()).digest() != sha:
                     return False
                 found_files.add(rel)
             else:

@@ -157,8 +157,8 @@ async def test_checks_fail_on_a_broken_image(cpu_image: Any) -> None:
 async def test_editing_context_rebuilds_only_the_top_layers(dagger_client: Any, tmp_path: Path) -> None:
     """Edit a context/ file: every layer up to TensorFlow is reused byte for byte.
 
-    Built through ci.build.steps, the one build path, so the wheel prefetch runs beside the layers
-    as in every build: it is no input of any layer. The engine loads a host directory once per
+    Built through ci.build.steps, the one build path (its wheel prefetch, when it starts, is no
+    input of any layer). The engine loads a host directory once per
     session and path, so the edited context is a second copy at another path (as a new `ci build`
     run after an edit would upload it).
     """

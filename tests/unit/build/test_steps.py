@@ -55,7 +55,7 @@ def test_the_layers_of_a_build_are_counted_per_layer_function(cpu_spec: ImageSpe
     assert counts["base"] == []  # a pull adds the base's own layers, counted apart
     assert counts["ca_trust"] == []  # no --bake-ca: nothing added
     assert counts["tensorflow"] == ["with_exec"]
-    assert counts["system_files"] == ["with_new_file", "with_directory", "with_exec"]
+    assert counts["system_files"] == ["with_directory", "with_exec"]
     assert counts["runtime_files"] == ["with_directory"]  # one copy, no exec
     assert counts["metadata"] == []
     assert all(op in FS_OPERATIONS for ops in counts.values() for op in ops)
@@ -78,13 +78,16 @@ class _Synced:
 
 
 class _FakeLayers(Layers):
-    def __init__(self, events: list[str]) -> None:
+    """Layers that sync after `delay` seconds each (0: as if cached)."""
+
+    def __init__(self, events: list[str], delay: float = 0.0) -> None:
         super().__init__(BuildOptions())
         self.events = events
+        self.delay = delay
 
     def ordered(self) -> tuple[tuple[str, Any], ...]:
         def layer(name: str) -> Any:
-            return lambda ctr, spec: _Synced(name, self.events)
+            return lambda ctr, spec: _Synced(name, self.events, self.delay)
 
         return tuple((name, layer(name)) for name in LAYER_ORDER)
 
@@ -103,22 +106,35 @@ def test_the_tensorflow_layer_waits_for_the_prefetch_and_nothing_else_does(
     cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[str] = []
+    monkeypatch.setattr(steps_module, "PREFETCH_AFTER_S", 0.05)
     monkeypatch.setattr(
         steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, 0.3)
     )
-    assert _run_steps(cpu_spec, _FakeLayers(events)) == list(LAYER_ORDER)
+    assert _run_steps(cpu_spec, _FakeLayers(events, delay=0.02)) == list(LAYER_ORDER)
     assert events.index("python") < events.index("prefetch"), "the first layers do not wait for it"
     assert events.index("prefetch") < events.index(PREFETCH_NEEDED_BY)
+
+
+def test_no_prefetch_when_the_layers_below_tensorflow_come_from_the_cache(
+    cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to overlap: a no-op rebuild or context edit does not pay for the prefetch's queries."""
+    events: list[str] = []
+    monkeypatch.setattr(steps_module, "PREFETCH_AFTER_S", 0.5)
+    monkeypatch.setattr(steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events))
+    assert _run_steps(cpu_spec, _FakeLayers(events)) == list(LAYER_ORDER)
+    assert "prefetch" not in events
 
 
 def test_a_failed_prefetch_is_reported_and_the_build_goes_on(
     cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     events: list[str] = []
+    monkeypatch.setattr(steps_module, "PREFETCH_AFTER_S", 0.0)
     monkeypatch.setattr(
         steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, fail=True)
     )
-    assert _run_steps(cpu_spec, _FakeLayers(events)) == list(LAYER_ORDER)
+    assert _run_steps(cpu_spec, _FakeLayers(events, delay=0.02)) == list(LAYER_ORDER)
     assert "wheel prefetch failed" in capsys.readouterr().err
     assert "prefetch" not in events
 
@@ -128,6 +144,7 @@ def test_a_failing_layer_raises_itself_not_an_exception_group(
 ) -> None:
     """build_and_check catches ExecError by type: the layer's own exception must reach it."""
     events: list[str] = []
+    monkeypatch.setattr(steps_module, "PREFETCH_AFTER_S", 0.0)
     monkeypatch.setattr(steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, 5))
     layers = _FakeLayers(events)
     broken = dict(layers.ordered())

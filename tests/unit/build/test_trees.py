@@ -77,6 +77,34 @@ def test_runtime_tree_has_fixed_modes_times_and_layout(tmp_path: Path) -> None:
     assert sorted(p.name for p in cache.iterdir()) == sorted([tree.name, edited.name])  # no staging left
 
 
+def test_generated_files_join_the_tree_with_the_same_fixed_metadata(tmp_path: Path) -> None:
+    """The contract file is laid out with context/ (not written onto the image): fixed mode and time,
+    part of the tree's name, so another contract makes another tree."""
+    cache = tmp_path / "cache"
+    plain = trees.runtime_tree(CONTEXT_DIR, cache, only=trees.SYSTEM_CONTEXT)
+    one = trees.runtime_tree(
+        CONTEXT_DIR, cache, only=trees.SYSTEM_CONTEXT, generated={"/etc/tfimage/contract.env": "A=1\n"}
+    )
+    two = trees.runtime_tree(
+        CONTEXT_DIR, cache, only=trees.SYSTEM_CONTEXT, generated={"/etc/tfimage/contract.env": "A=2\n"}
+    )
+    assert len({plain, one, two}) == 3
+    contract = one / "etc" / "tfimage" / "contract.env"
+    assert contract.read_text() == "A=1\n"
+    assert stat.S_IMODE(contract.stat().st_mode) == 0o644
+    assert {stat.S_IMODE((one / d).stat().st_mode) for d in ("etc", "etc/tfimage")} == {0o755}
+    assert {int(p.stat().st_mtime) for p in one.rglob("*")} == {trees.RUNTIME_MTIME}
+    same = trees.runtime_tree(
+        CONTEXT_DIR, cache, only=trees.SYSTEM_CONTEXT, generated={"/etc/tfimage/contract.env": "A=1\n"}
+    )
+    assert same == one  # reused: intact, with the generated file counted as expected
+    contract.write_text("A=3\n")
+    again = trees.runtime_tree(
+        CONTEXT_DIR, cache, only=trees.SYSTEM_CONTEXT, generated={"/etc/tfimage/contract.env": "A=1\n"}
+    )
+    assert (again / "etc" / "tfimage" / "contract.env").read_text() == "A=1\n"  # tampered: laid out again
+
+
 def _context(tmp_path: Path) -> Path:
     context = tmp_path / "context"
     (context / "boot").mkdir(parents=True)
