@@ -1,11 +1,15 @@
 """Build an image one layer function at a time: how long each took and which OCI layers it added.
 
 Why every build goes through here: the report shows each layer's size and build duration, and the
-engine times nothing per layer for us. So the build syncs after every layer function (the same
-operations, the same cache keys, the same image as ci.build.layers.build_image) and counts the
-filesystem-changing Container calls each function makes; ci.report.layers.attribute later maps the
-exported layers to those counts. Whether or not a report is asked for, this is the one build path:
-the counts cost nothing, and a report never describes a differently built image.
+engine times nothing per layer for us. So the build syncs after every layer function that adds a
+layer (the same operations, the same cache keys, the same image as ci.build.layers.build_image)
+and counts the filesystem-changing Container calls each function makes. A config-only function
+(metadata; ca_trust without --bake-ca) is not synced: it has nothing to run, and each sync is an
+engine round trip of 10-150 ms even when everything is cached (a no-op rebuild is those round
+trips; one sync of the whole chain instead costs about 2 s, as the engine then resolves all of it
+in one query). ci.report.layers.attribute later maps the exported layers to those counts.
+Whether or not a report is asked for, this is the one build path: the counts cost nothing, and a
+report never describes a differently built image.
 
 The image's wheels are downloaded meanwhile by ci.build.prefetch and awaited before the TensorFlow
 layer (which then only installs). The prefetch is not an input of any layer, so a failure there is
@@ -136,7 +140,9 @@ async def _layers(
             reached.set()
             await prefetched.wait()
         wrapped = layer(cast("Container", _Counting(container, operations)), spec)
-        container = await _unwrap(wrapped).sync()
+        container = _unwrap(wrapped)
+        if operations or name == "base":  # config alone (labels, ENV, ports) has nothing to run
+            container = await container.sync()
         seconds = round(time.monotonic() - started, 2)
         counted = None if name == "base" else len(operations)
         steps.append(StepTiming(name, seconds, counted, tuple(operations)))

@@ -87,7 +87,11 @@ class _FakeLayers(Layers):
 
     def ordered(self) -> tuple[tuple[str, Any], ...]:
         def layer(name: str) -> Any:
-            return lambda ctr, spec: _Synced(name, self.events, self.delay)
+            def add_one(ctr: Any, spec: ImageSpec) -> _Synced:
+                ctr._operations.append("with_exec")  # as a real exec is counted: this layer is synced
+                return _Synced(name, self.events, self.delay)
+
+            return add_one
 
         return tuple((name, layer(name)) for name in LAYER_ORDER)
 
@@ -126,6 +130,28 @@ def test_no_prefetch_when_the_layers_below_tensorflow_come_from_the_cache(
     assert "prefetch" not in events
 
 
+def test_a_config_only_layer_is_not_synced(cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """metadata (labels, ENV, ports) has nothing to run: no engine round trip, 0 layers, ~0 s."""
+    events: list[str] = []
+    monkeypatch.setattr(steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events))
+    layers = _FakeLayers(events)
+    ordered = dict(layers.ordered())
+    ordered["metadata"] = lambda ctr, spec: ctr  # labels, ENV: no filesystem operation
+    monkeypatch.setattr(layers, "ordered", lambda: tuple(ordered.items()))
+
+    import anyio
+
+    async def main() -> list[Any]:
+        _, steps = await build_in_steps(cpu_spec, BuildOptions(), layers=layers)
+        return steps
+
+    steps = anyio.run(main)
+    assert "metadata" not in events
+    assert [s.name for s in steps] == list(LAYER_ORDER)
+    assert steps[-1].layers == 0
+    assert steps[-1].seconds < 0.5
+
+
 def test_a_failed_prefetch_is_reported_and_the_build_goes_on(
     cpu_spec: ImageSpec, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,7 +174,12 @@ def test_a_failing_layer_raises_itself_not_an_exception_group(
     monkeypatch.setattr(steps_module, "prefetch", lambda start, spec, options: _Synced("prefetch", events, 5))
     layers = _FakeLayers(events)
     broken = dict(layers.ordered())
-    broken["locale"] = lambda ctr, spec: _Synced("locale", events, fail=True)
+
+    def broken_locale(ctr: Any, spec: ImageSpec) -> _Synced:
+        ctr._operations.append("with_exec")
+        return _Synced("locale", events, fail=True)
+
+    broken["locale"] = broken_locale
     monkeypatch.setattr(layers, "ordered", lambda: tuple(broken.items()))
     with pytest.raises(RuntimeError, match="locale broke"):
         _run_steps(cpu_spec, layers)
