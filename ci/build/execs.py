@@ -25,7 +25,7 @@ from ci.model.urls import has_credentials, url_password
 from ci.scripts import script_text
 
 if TYPE_CHECKING:  # dagger is imported lazily so plan/matrix (and unit tests) stay fast
-    from dagger import Container, File, Secret
+    from dagger import Container, Directory, File, Secret
 
 # Build-time mount points (mounts are not part of any layer).
 BUILD_DIR = "/tmp/tfci-build"  # noqa: S108 - a mount point, not a temp file we create
@@ -99,6 +99,7 @@ def run(
     *,
     env: Iterable[tuple[str, str]] = (),
     mounts: Iterable[tuple[str, File]] = (),
+    directories: Iterable[tuple[str, Directory]] = (),
     secrets: Iterable[tuple[str, str]] = (),
     trust_ca: bool = True,
 ) -> Container:
@@ -122,6 +123,8 @@ def run(
         env.append(("CONDA_SSL_VERIFY", BUILD_CA))
     for path, file in mounts:
         runner = runner.with_mounted_file(path, file)
+    for path, directory in directories:
+        runner = runner.with_mounted_directory(path, directory)
     for name, plaintext in secrets:
         digest = hashlib.sha256(plaintext.encode()).hexdigest()[:16]
         runner = runner.with_secret_variable(name, dag.set_secret(f"tfci-{name.lower()}-{digest}", plaintext))

@@ -10,7 +10,6 @@ ci.build.pip; the interpreter is ci.build.python; context/ trees are ci.build.tr
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +58,7 @@ OS_PACKAGES: tuple[str, ...] = (
     "rsync",  # `rsync -e ssh` needs it on both ends: deploy hooks and dataset syncs use it
 )
 BAKED_CA = "/usr/local/share/ca-certificates/tfci-build-ca.crt"
+SYSTEM_TREE = f"{execs.BUILD_DIR}/system-tree"  # where system_files mounts its tree for the copy
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
@@ -195,7 +195,10 @@ class Layers:
         """The image contract file, and what `init.py --build` installs into the system.
 
         /etc/tfimage/contract.env (generated from ci/model/contract.py, laid out in the same host
-        tree, see runtime_tree) is what context/ reads its ports, paths and locale from.
+        tree, see runtime_tree) is what context/ reads its ports, paths and locale from. One exec
+        copies the tree (mounted for it) and runs `init.py --build`, one layer: a copy by
+        `with_directory` would make a fresh engine restoring the layers from a registry cache pull,
+        unpack and content-hash the whole image below it first (ci/scripts/system-files.sh).
         `init.py --build` installs the login environment, the
         /etc/bash.bashrc hook for ssh command mode, the MOTD, the shutdown wrapper and the sshd
         configuration for the installed OpenSSH (it reads the version from `sshd -V`, so it runs in
@@ -208,9 +211,16 @@ class Layers:
         self._require_context()
         contract_file = {contract.CONTRACT_ENV_FILE: contract.contract_env_file(spec.python_prefix)}
         path = runtime_tree(self.context_dir, only=SYSTEM_CONTEXT, generated=contract_file)
-        install = f"{shlex.quote(spec.python_prefix)}/bin/python {INIT_DIR}/init/init.py --build"
-        return ctr.with_directory("/", dag.host().directory(str(path)), owner="0:0").with_exec(
-            execs.sh(install)
+        argv, script = execs.run_script(
+            "system-files.sh", SYSTEM_TREE, f"{spec.python_prefix}/bin/python", INIT_DIR
+        )
+        return execs.run(
+            ctr,
+            self.options,
+            argv,
+            mounts=[script],
+            directories=[(SYSTEM_TREE, dag.host().directory(str(path)))],
+            trust_ca=False,
         )
 
     def runtime_files(self, ctr: Container, spec: ImageSpec) -> Container:

@@ -32,7 +32,7 @@ LAYER_EXEC_MARKERS: tuple[tuple[str, str], ...] = (
     ("python", f"{BUILD_DIR}/miniconda.sh "),  # Miniconda
     ("jupyter", f"{BUILD_DIR}/uv-install.sh jupyterlab"),
     ("tensorflow", f"{BUILD_DIR}/uv-install.sh tensorflow"),
-    ("system_files", "/init/init/init.py --build"),
+    ("system_files", f"{BUILD_DIR}/system-files.sh "),
 )  # runtime_files runs no command (ci/build/layers.py): it is a file copy
 
 

@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 
 from ci.build import execs, pip, trees
-from ci.build.layers import LAYER_ORDER, Layers
+from ci.build.layers import LAYER_ORDER, SYSTEM_TREE, Layers
 from ci.build.options import BuildOptions
 from ci.model import contract
 from ci.model.paths import CONTEXT_DIR
@@ -41,10 +41,11 @@ def test_context_is_copied_after_tensorflow_is_installed(
     python_exec = next(
         i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and "venv" in " ".join(a[0])
     )
+    system = next(i for i, (n, a, _) in enumerate(rec.calls) if n == "with_mounted_directory")
     copies = [i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/"]
-    assert len(copies) == 2, "system_files (init/, profile.d/, ssh/) and runtime_files (all of context/)"
+    assert len(copies) == 1, "runtime_files (all of context/); system_files copies in its exec"
     context_copy = copies[-1]
-    assert python_exec < tf_exec < copies[0] < context_copy
+    assert python_exec < tf_exec < system < context_copy
     # Nothing after the last context copy runs anything: it is one file operation, then metadata.
     assert not [a for n, a, _ in rec.calls[context_copy:] if n == "with_exec"]
     assert names[-1] == "with_default_args"
@@ -67,11 +68,14 @@ def test_base_uses_the_pinned_digest(cpu_spec: ImageSpec) -> None:
     assert rec.calls[0] == ("from_", ("debian:bookworm@sha256:" + "a" * 64,), {})
 
 
-def test_system_files_copy_the_contract_then_install_then_runtime_files_copy(cpu_spec: ImageSpec) -> None:
-    """contract.env comes from ci/model/contract.py (not a copy in context/) inside the system tree:
-    no `with_new_file` on the image (in Dagger v0.19.10 it writes into the mounted root file system,
-    so a fresh engine restoring from a registry cache unpacks every layer below it first);
-    `init.py --build` runs in system_files, after TensorFlow; runtime_files is a copy alone."""
+def test_system_files_copy_their_tree_and_install_in_one_exec_then_runtime_files_copy(
+    cpu_spec: ImageSpec,
+) -> None:
+    """contract.env comes from ci/model/contract.py (not a copy in context/) inside the system tree;
+    one exec copies that tree (mounted for it) and runs `init.py --build`: no `with_new_file` or
+    `with_directory` on the image there (in Dagger v0.19.10 both are engine-side operations on the
+    root file system that a fresh engine restoring from a registry cache must unpack and hash
+    first). runtime_files is a copy alone."""
     rec = record(cpu_spec, BuildOptions())
     assert not [a for n, a, _ in rec.calls if n == "with_new_file"]
     system = trees.runtime_tree(
@@ -82,17 +86,26 @@ def test_system_files_copy_the_contract_then_install_then_runtime_files_copy(cpu
     copied = system / contract.CONTRACT_ENV_FILE.lstrip("/")
     assert copied.read_text() == contract.contract_env_file(cpu_spec.python_prefix)
     assert copied.stat().st_mode & 0o777 == 0o644
-    copies = [i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/"]
-    assert [rec.calls[i][2] for i in copies] == [{"owner": "0:0"}, {"owner": "0:0"}]
     tf_exec = next(
         i
         for i, (n, a, _) in enumerate(rec.calls)
         if n == "with_exec" and cpu_spec.tensorflow_requirement in a[0]
     )
-    assert tf_exec < copies[0] < copies[1]
-    install = next(i for i, (n, _, _) in enumerate(rec.calls) if n == "with_exec" and i > copies[0])
-    assert install < copies[1]
-    assert f"{cpu_spec.python_prefix}/bin/python /init/init/init.py --build" in rec.calls[install][1][0][-1]
+    _, mounts = next((e, m) for e, m in rec._shared["execs"] if SYSTEM_TREE in m)
+    assert mounts.keys() == {SYSTEM_TREE, f"{execs.BUILD_DIR}/system-files.sh"}, "no CA, nothing else"
+    install = next(i for i, (n, a, _) in enumerate(rec.calls) if n == "with_exec" and i > tf_exec)
+    assert rec.calls[install][1][0] == [
+        "bash",
+        "-euo",
+        "pipefail",
+        f"{execs.BUILD_DIR}/system-files.sh",
+        SYSTEM_TREE,
+        f"{cpu_spec.python_prefix}/bin/python",
+        "/init",
+    ]
+    copies = [i for i, (n, a, _) in enumerate(rec.calls) if n == "with_directory" and a[0] == "/"]
+    assert tf_exec < install < copies[0]
+    assert rec.calls[copies[0]][2] == {"owner": "0:0"}
 
 
 def test_sshd_layer_leaves_the_configuration_to_the_version_aware_generator(cpu_spec: ImageSpec) -> None:

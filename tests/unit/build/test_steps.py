@@ -55,7 +55,7 @@ def test_the_layers_of_a_build_are_counted_per_layer_function(cpu_spec: ImageSpe
     assert counts["base"] == []  # a pull adds the base's own layers, counted apart
     assert counts["ca_trust"] == []  # no --bake-ca: nothing added
     assert counts["tensorflow"] == ["with_exec"]
-    assert counts["system_files"] == ["with_directory", "with_exec"]
+    assert counts["system_files"] == ["with_exec"]  # the tree is copied by its exec
     assert counts["runtime_files"] == ["with_directory"]  # one copy, no exec
     assert counts["metadata"] == []
     assert all(op in FS_OPERATIONS for ops in counts.values() for op in ops)
