@@ -50,7 +50,8 @@ def runtime_tree(
     Why generated files go into the tree rather than a `with_new_file` on the image: in Dagger
     v0.19.10 that call writes into the mounted root filesystem, so a fresh engine that restores
     the layers from a registry cache must first pull and unpack every layer below it, one by one;
-    a tree copied with `with_directory` is merged onto the image lazily. Directories and
+    the system_files layer copies this tree inside its exec instead (ci/scripts/system-files.sh),
+    whose cache key needs none of that. Directories and
     *.sh/*.py are 0755, other files 0644, every time is RUNTIME_MTIME, so
     the layer depends on the content only (not on a checkout's umask or clock). The tree is kept
     under $TMPDIR/tfimages-ci/runtime-<digest>: the engine reads it lazily, so it must outlive this
