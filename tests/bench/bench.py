@@ -11,7 +11,9 @@ warm), a no-op rebuild, a rebuild after editing context/boot/boot.sh, a rebuild 
 package, one image against three TensorFlow versions (2.14.1, 2.15.0, 2.16.2) built together; then
 image sizes, bytes of package caches inside each image, bytes downloaded (the instance's bridge
 counters: everything its containers fetched, the wheel prefetch included), what uv downloaded and
-installed, the targets and whether each is met. Prints tables, then JSON.
+installed, the targets and whether each is met, and for the CPU-bound ones the floor this machine's
+cores allow (the row's engine CPU-seconds / cores: no order or parallelism of the same work can end
+sooner). Prints tables, then JSON.
 
 This project's image is built by ci.build.steps.build_in_steps, the pipeline's one build path (the
 wheel prefetch runs beside the layers); the guide-order build is tests/bench/seed-order.Dockerfile

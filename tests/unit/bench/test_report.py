@@ -69,3 +69,25 @@ def test_the_table_shows_every_row_the_split_and_the_targets() -> None:
     assert "restore split, ours: pull 1 s (3 blobs, 300 MB) / unpack 10 s / re-run 0 s" in text
     assert "[NOT MET] three TensorFlow versions built together <= 1.2x one image: 1.25x" in text
     assert "[met] fresh engine + registry cache <= 0.25x the true cold build: 0.20x" in text
+
+
+def test_a_cpu_bound_target_shows_the_floor_this_machines_cores_allow() -> None:
+    result = _result()
+    result.cpus = 2
+    cold = result.row("cold")
+    three = result.row("three versions")
+    assert cold is not None
+    assert cold.ours is not None
+    assert three is not None
+    assert three.ours is not None
+    cold.ours.engine_cpu_s = 60.0  # 30 s on 2 cores at the very best: 0.3x of the guide's 100 s
+    three.ours.engine_cpu_s = 100.0  # 50 s on 2 cores: 1.25x of one image's 40 s
+    floors = {t["key"]: t["cpu_floor"] for t in targets(result)}
+    assert floors["cold"] == 0.3
+    assert floors["three versions"] == 1.25
+    assert floors["true cold"] is None  # engine CPU not measured for that row
+    assert floors["registry cache"] is None  # not CPU-bound targets
+    assert floors["no-op"] is None
+    text = render(json.loads(json.dumps(results([result], minutes=1.0))))
+    assert "<= 0.5x the guide's: 0.40x (CPU floor on 2 cores: 0.30x, reachable here)" in text
+    assert "<= 1.2x one image: 1.25x (CPU floor on 2 cores: 1.25x, out of reach here)" in text
