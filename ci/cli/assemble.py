@@ -17,12 +17,9 @@ from ci.report.results import read_indexes
 
 
 def configure_assemble(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--results",
-        nargs="+",
+    flags.add_results_flag(
+        parser,
         required=True,
-        type=Path,
-        metavar="INDEX_JSON",
         help="the index.json of every build job of the run (one per image and platform)",
     )
     parser.add_argument(

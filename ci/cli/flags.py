@@ -25,6 +25,27 @@ from ci.model.vulns import GATE_LEVELS, NO_GATE, Severity, parse_gate
 from ci.registry.skopeo import Credentials, Transport
 from ci.select import FLAGS, Selection
 
+# --------------------------------------------------------------------------- build results
+
+
+def add_results_flag(parser: argparse.ArgumentParser, *, required: bool, help: str) -> None:
+    """--results INDEX_JSON...: the index.json files `build --report-dir` (or `assemble`) wrote.
+
+    One spelling for every command that acts on what builds tested and pushed (sign, promote,
+    assemble): repeatable, several files per flag, one per CI job.
+    """
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=[],
+        required=required,
+        metavar="INDEX_JSON",
+        help=help,
+    )
+
+
 # --------------------------------------------------------------------------- selectors
 
 

@@ -39,13 +39,9 @@ DEFAULT_JOURNAL = "promote-journal.json"
 
 def configure_promote(parser: argparse.ArgumentParser) -> None:
     flags.add_selectors(parser)
-    parser.add_argument(
-        "--results",
-        type=Path,
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="FILE",
+    flags.add_results_flag(
+        parser,
+        required=False,
         help="index.json files written by `build --report-dir` (one per build job): promote exactly "
         "the digests those builds tested and pushed, instead of resolving staging tags now",
     )

@@ -24,14 +24,9 @@ PASSWORD_ENV = "COSIGN_PASSWORD"  # noqa: S105 - the variable's name, not a pass
 
 
 def configure_sign(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--results",
-        type=Path,
-        nargs="+",
-        action="extend",
-        default=[],
+    flags.add_results_flag(
+        parser,
         required=True,
-        metavar="FILE",
         help="index.json files written by `build --report-dir --publish`: sign each image that passed and "
         "was pushed, by its pushed digest, and attest its SBOM (the file next to the index) and its checks",
     )

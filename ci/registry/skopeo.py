@@ -166,6 +166,11 @@ class Registries:
             raise RegistryError(f"{what}: {_skopeo_message(done.stderr)}")
         return done.stdout
 
+    def _copy_all(self) -> list[str]:
+        """`skopeo copy` as every copy here runs it: every platform of an index, the digests kept
+        (a promoted or pushed image must be the bytes that were tested), transient errors retried."""
+        return ["copy", "--all", "--preserve-digests", "--retry-times", str(self._retry_times)]
+
     def _tls(self, registry: str, prefix: str = "") -> list[str]:
         if refs.plain_http(registry, self._plain_http):
             return [f"--{prefix}tls-verify=false"]
@@ -251,11 +256,7 @@ class Registries:
             raise RegistryError(f"copy {source}: the source must be pinned by digest")
         self._run(
             [
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--retry-times",
-                str(self._retry_times),
+                *self._copy_all(),
                 *self._tls(source.registry, "src-"),
                 *self._auth(source.registry, "src-"),
                 *self._tls(target.registry, "dest-"),
@@ -295,11 +296,7 @@ class Registries:
         """
         self._run(
             [
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--retry-times",
-                str(self._retry_times),
+                *self._copy_all(),
                 *self._tls(target.registry, "dest-"),
                 *self._auth(target.registry, "dest-"),
                 f"oci:{layout}:{name}",
