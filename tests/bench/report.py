@@ -59,10 +59,17 @@ class VariantResult:
 Value = Callable[[VariantResult], float | None]
 
 
+def _measures(
+    result: VariantResult, key: str, num: str, den_key: str, den: str
+) -> tuple[Measure | None, Measure | None]:
+    """(row KEY's NUM measure, row DEN_KEY's DEN measure); None where a row or order is missing."""
+    a, b = result.row(key), result.row(den_key)
+    return (getattr(a, num, None) if a else None), (getattr(b, den, None) if b else None)
+
+
 def _ratio(key: str, num: str, den_key: str, den: str) -> Value:
     def value(result: VariantResult) -> float | None:
-        a, b = result.row(key), result.row(den_key)
-        top, bottom = getattr(a, num, None) if a else None, getattr(b, den, None) if b else None
+        top, bottom = _measures(result, key, num, den_key, den)
         if top is None or bottom is None or bottom.seconds <= 0:
             return None
         return float(top.seconds / bottom.seconds)
@@ -79,8 +86,7 @@ def _cpu_floor(key: str, den_key: str, den: str) -> Value:
     """
 
     def value(result: VariantResult) -> float | None:
-        a, b = result.row(key), result.row(den_key)
-        top, bottom = a.ours if a else None, getattr(b, den, None) if b else None
+        top, bottom = _measures(result, key, "ours", den_key, den)
         if top is None or bottom is None or bottom.seconds <= 0 or top.engine_cpu_s <= 0:
             return None
         return float(top.engine_cpu_s / result.cpus / bottom.seconds)
